@@ -1,0 +1,1 @@
+"""Metrics and reports: how close, how good, how faithful to the prompt."""

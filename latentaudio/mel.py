@@ -1,0 +1,167 @@
+"""The stereo log-mel front end and its Griffin-Lim inverse. No learned parameters.
+
+The mel spectrogram is the representation every model here works in: the VAE encodes it, the
+vocoder inverts it. Each channel is analysed independently, so a stereo batch ``(B, 2, samples)``
+becomes ``(B, 2, n_mels, frames)``.
+
+Griffin-Lim is the baseline vocoder: any learned vocoder must beat it on the same mels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+
+import librosa
+import torch
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    """Parameters of the log-mel analysis; one value shared by data, models and vocoders."""
+
+    sample_rate: int = 44_100  # Hz; the package-wide rate
+    n_fft: int = 2048  # FFT and Hann window size in samples (46 ms at 44.1 kHz)
+    hop_length: int = 512  # frame step in samples (11.6 ms, ~86 frames/s)
+    n_mels: int = 128  # mel bands (Slaney scale and area normalisation, as librosa)
+    f_min: float = 0.0  # Hz, lower edge of the lowest band
+    f_max: float = 22_050.0  # Hz, upper edge of the highest band (Nyquist at 44.1 kHz)
+    log_floor: float = 1e-5  # magnitude floor before the natural log: -100 dB, ln = -11.5
+
+    def __post_init__(self) -> None:
+        if not 0 < self.hop_length <= self.n_fft:
+            raise ValueError(f"need 0 < hop_length <= n_fft, got {self.hop_length}, {self.n_fft}")
+        if not 0 <= self.f_min < self.f_max <= self.sample_rate / 2:
+            raise ValueError(f"need 0 <= f_min < f_max <= sample_rate/2, got {self.f_min}, "
+                             f"{self.f_max}")
+
+    @property
+    def n_freqs(self) -> int:
+        """Linear-frequency bins of the STFT."""
+        return self.n_fft // 2 + 1
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    @property
+    def log_floor_value(self) -> float:
+        """The log-mel value of silence."""
+        return math.log(self.log_floor)
+
+    def num_frames(self, samples: int) -> int:
+        """Frames of a ``samples``-long signal (centred frames, one per hop plus one)."""
+        return samples // self.hop_length + 1
+
+    def num_samples(self, frames: int) -> int:
+        """Samples an inverse produces from ``frames`` frames when no length is given."""
+        return (frames - 1) * self.hop_length
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> MelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown mel config keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> MelConfig:
+        with open(path) as handle:
+            return cls.from_dict(json.load(handle))
+
+
+class MelSpectrogram(torch.nn.Module):
+    """Waveform ``(B, C, samples)`` -> natural-log magnitude mel ``(B, C, n_mels, frames)``.
+
+    Frames are centred (the signal is zero-padded by ``n_fft // 2`` at both ends), so any length
+    of one sample or more works and ``frames = samples // hop_length + 1``. Zero rather than
+    reflect padding keeps that true for clips shorter than half a window.
+    """
+
+    def __init__(self, config: MelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or MelConfig()
+        c = self.config
+        basis = librosa.filters.mel(sr=c.sample_rate, n_fft=c.n_fft, n_mels=c.n_mels,
+                                    fmin=c.f_min, fmax=c.f_max)  # (n_mels, n_freqs)
+        self.register_buffer("window", torch.hann_window(c.n_fft), persistent=False)
+        self.register_buffer("mel_basis", torch.from_numpy(basis), persistent=False)
+        # Least-squares inverse of the filterbank, for mel -> linear magnitude (Griffin-Lim).
+        self.register_buffer("mel_inverse", torch.linalg.pinv(self.mel_basis), persistent=False)
+
+    def stft(self, wav: torch.Tensor) -> torch.Tensor:
+        """``(N, samples)`` -> complex ``(N, n_freqs, frames)``."""
+        c = self.config
+        return torch.stft(wav, c.n_fft, c.hop_length, window=self.window, center=True,
+                          pad_mode="constant", return_complex=True)
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """Complex ``(N, n_freqs, frames)`` -> ``(N, length)``, the inverse of :meth:`stft`."""
+        c = self.config
+        return torch.istft(spec, c.n_fft, c.hop_length, window=self.window, center=True,
+                           length=length)
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        if wav.ndim != 3:
+            raise ValueError(f"expected (batch, channels, samples), got {tuple(wav.shape)}")
+        batch, channels, samples = wav.shape
+        magnitude = self.stft(wav.reshape(batch * channels, samples).float()).abs()
+        mel = self.mel_basis @ magnitude  # (B*C, n_mels, frames)
+        log_mel = torch.log(mel.clamp_min(self.config.log_floor))
+        return log_mel.reshape(batch, channels, self.config.n_mels, -1)
+
+    def mel_to_magnitude(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel ``(N, n_mels, frames)`` -> linear magnitude ``(N, n_freqs, frames)``, >= 0."""
+        return (self.mel_inverse @ log_mel.exp()).clamp_min(0.0)
+
+
+def griffin_lim(
+    log_mel: torch.Tensor,
+    mel: MelSpectrogram,
+    *,
+    n_iter: int = 64,
+    momentum: float = 0.99,
+    length: int | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Invert log-mel ``(B, C, n_mels, frames)`` to a waveform ``(B, C, samples)``.
+
+    The fast Griffin-Lim algorithm (Perraudin, Balazs & Sondergaard 2013, "A fast Griffin-Lim
+    algorithm"): Griffin & Lim's (1984) alternating projections with momentum. The mel is first
+    mapped to linear magnitude by the filterbank's pseudo-inverse. Initial phases are uniform
+    random from ``generator`` (seed 0 when none is given, so the result is deterministic).
+    ``length`` defaults to ``(frames - 1) * hop_length`` samples.
+    """
+    if log_mel.ndim != 4 or log_mel.shape[2] != mel.config.n_mels:
+        raise ValueError(f"expected (batch, channels, {mel.config.n_mels}, frames), "
+                         f"got {tuple(log_mel.shape)}")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    batch, channels, _, frames = log_mel.shape
+    length = mel.config.num_samples(frames) if length is None else length
+    if mel.config.num_frames(length) != frames:
+        raise ValueError(f"{frames} frames cannot come from {length} samples "
+                         f"(that gives {mel.config.num_frames(length)})")
+    if generator is None:
+        generator = torch.Generator(device=log_mel.device).manual_seed(0)
+
+    magnitude = mel.mel_to_magnitude(log_mel.reshape(batch * channels, -1, frames).float())
+    phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device)
+    angles = torch.polar(torch.ones_like(magnitude), 2 * math.pi * phase)
+    previous = torch.zeros_like(angles)
+    for _ in tqdm(range(n_iter), desc="griffin-lim", unit="iter", disable=not progress,
+                  leave=False):
+        rebuilt = mel.stft(mel.istft(magnitude * angles, length))
+        angles = rebuilt - (momentum / (1 + momentum)) * previous
+        angles = angles / (angles.abs() + 1e-16)
+        previous = rebuilt
+    wav = mel.istft(magnitude * angles, length)
+    return wav.reshape(batch, channels, length)

@@ -1,0 +1,141 @@
+"""The command line: helpful --help, one-line errors, no tracebacks, no half-written files."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentaudio import __version__, cli
+from latentaudio.audio import load_audio, save_audio
+from tests.signals import sine
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_exiting(capsys, *argv):
+    """For argparse paths that end in SystemExit (--help, --version, usage errors)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_top_level_help_lists_every_command(capsys):
+    code, out, _ = run_exiting(capsys, "--help")
+    assert code == 0
+    for name in ("demo", "reconstruct", "info"):
+        assert name in out
+    assert "examples:" in out
+
+
+@pytest.mark.parametrize("command", ["demo", "reconstruct", "info"])
+def test_each_command_has_help(capsys, command):
+    code, out, _ = run_exiting(capsys, command, "--help")
+    assert code == 0
+    assert f"usage: latentaudio {command}" in out
+    assert "--debug" in out
+
+
+def test_version(capsys):
+    code, out, _ = run_exiting(capsys, "--version")
+    assert code == 0 and __version__ in out
+
+
+def test_no_command_prints_help(capsys):
+    code, out, _ = run(capsys)
+    assert code == 2 and "COMMAND" in out
+
+
+@pytest.mark.parametrize("argv", [["bogus"], ["info"], ["demo", "--nope"],
+                                  ["reconstruct", "x.wav", "-o", "y.wav", "--iters", "0"]])
+def test_usage_errors_are_one_line(capsys, argv):
+    code, out, err = run_exiting(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and "--help" in err
+
+
+def _assert_one_line_error(code, err, expected):
+    assert code == 1
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert expected in err
+
+
+def test_missing_input(capsys, tmp_path):
+    code, _, err = run(capsys, "info", str(tmp_path / "absent.wav"))
+    _assert_one_line_error(code, err, "no such file")
+
+
+@pytest.mark.parametrize("content", [b"", b"RIFF\x00\x00", bytes(range(256)) * 8])
+def test_bad_files_never_traceback(capsys, tmp_path, content):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    out_path = tmp_path / "out.wav"
+    code, _, err = run(capsys, "reconstruct", str(path), "-o", str(out_path))
+    _assert_one_line_error(code, err, str(path))
+    assert not out_path.exists()
+
+
+def test_unknown_output_format_writes_nothing(capsys, tmp_path):
+    source = save_audio(tmp_path / "in.wav", sine(seconds=0.2))
+    code, _, err = run(capsys, "-q", "reconstruct", str(source), "-o", str(tmp_path / "o.aac"),
+                       "--iters", "2")
+    _assert_one_line_error(code, err, "unknown audio format 'aac'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_internal_errors_are_one_line_unless_debug(capsys, tmp_path, monkeypatch):
+    source = save_audio(tmp_path / "in.wav", sine(seconds=0.2))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("latentaudio.mel.griffin_lim", broken)
+    code, _, err = run(capsys, "reconstruct", str(source), "-o", str(tmp_path / "o.wav"))
+    _assert_one_line_error(code, err, "internal error: RuntimeError: boom")
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main(["reconstruct", str(source), "-o", str(tmp_path / "o.wav"), "--debug"])
+
+
+def test_reconstruct_end_to_end(capsys, tmp_path):
+    source = tmp_path / "in.flac"
+    sf.write(source, sine(440.0, 0.5, 22_050, 1).T, 22_050)  # mono 22.05 kHz in
+    out_path = tmp_path / "out.mp3"
+    code, out, _ = run(capsys, "reconstruct", str(source), "-o", str(out_path), "--iters", "8",
+                       "-q")
+    assert code == 0 and str(out_path) in out
+    rebuilt = load_audio(out_path)
+    assert rebuilt.shape == (2, 22_050)
+    assert np.abs(rebuilt).max() > 0.1
+
+
+def test_info(capsys, tmp_path):
+    source = tmp_path / "in.wav"
+    sf.write(source, sine(440.0, 1.0, 48_000, 1).T, 48_000)
+    code, out, _ = run(capsys, "info", str(source))
+    assert code == 0
+    assert "48000 Hz, 1 ch, 1.00 s, peak -6.0 dBFS" in out
+
+
+def test_demo_writes_both_files(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "-o", str(tmp_path), "--iters", "2", "-q")
+    assert code == 0
+    for name in ("original.wav", "griffin_lim.wav"):
+        assert str(tmp_path / name) in out
+        audio = load_audio(tmp_path / name)
+        assert audio.shape[0] == 2 and audio.shape[1] > 44_100 * 5
+        assert np.abs(audio).max() > 0.05
+
+
+def test_python_dash_m_entry_point():
+    result = subprocess.run([sys.executable, "-m", "latentaudio", "--help"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "usage: latentaudio" in result.stdout
