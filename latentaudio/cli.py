@@ -20,6 +20,8 @@ examples:
   latentaudio demo                          render a phrase, rebuild it from its mel
   latentaudio reconstruct in.mp3 -o out.wav  audio -> log-mel -> waveform round trip
   latentaudio info clip.flac                 rate, channels, length, level of a file
+  latentaudio corpus build --out data --size tiny
+                                             render a small training corpus
 
 Run 'latentaudio COMMAND --help' for a command's options."""
 
@@ -100,6 +102,58 @@ def _info(args: argparse.Namespace) -> None:
               f"{info.seconds:.2f} s, peak {peak_db:.1f} dBFS")
 
 
+# -------------------------------------------------------------------------------------- corpus
+def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="corpus_command", metavar="ACTION", required=True,
+                                    parser_class=_Parser)
+    build = actions.add_parser(
+        "build", help="render and collect a training corpus",
+        description="Render music (FluidSynth, music21 scores), collect real recorded sound "
+        "effects from installed packages and synthesise procedural effects, as 44.1 kHz stereo "
+        "FLAC with manifest.jsonl, summary.json and ATTRIBUTION. Deterministic for a seed.",
+        epilog="sizes: tiny (~50 clips, seconds; for tests), small (~900 clips, minutes), "
+        "full (>= 4000 clips, >= 5 h; needs ./setup.sh --corpus)")
+    _add_common_options(build, default=argparse.SUPPRESS)
+    build.add_argument("--out", type=Path, required=True, help="folder to build into")
+    build.add_argument("--size", choices=["tiny", "small", "full"], default="tiny",
+                       help="how much to build (default: %(default)s)")
+    build.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    build.add_argument("--workers", type=_positive_int, default=None,
+                       help="processes (default: all cores)")
+    build.add_argument("--allow-missing", action="store_true",
+                       help="build without recorded sources whose packages are not installed")
+    build.set_defaults(run=_corpus_build)
+    show = actions.add_parser("summary", help="print a built corpus's summary",
+                              description="Print the per-source and per-class table of a "
+                              "corpus folder (from its summary.json).")
+    _add_common_options(show, default=argparse.SUPPRESS)
+    show.add_argument("folder", type=Path, help="a folder made by 'corpus build'")
+    show.set_defaults(run=_corpus_summary)
+
+
+def _corpus_build(args: argparse.Namespace) -> None:
+    import time
+
+    from latentaudio.data.corpus import build_corpus, format_summary
+
+    started = time.perf_counter()
+    summary = build_corpus(args.out, args.size, seed=args.seed, workers=args.workers,
+                           allow_missing=args.allow_missing, progress=not args.quiet)
+    print(format_summary(summary))
+    print(f"\nwrote {args.out / 'manifest.jsonl'} in {time.perf_counter() - started:.0f} s")
+
+
+def _corpus_summary(args: argparse.Namespace) -> None:
+    import json
+
+    from latentaudio.data.corpus import format_summary
+
+    path = args.folder / "summary.json"
+    if not path.is_file():
+        raise LatentAudioError(f"{args.folder} has no summary.json: is it a corpus folder?")
+    print(format_summary(json.loads(path.read_text())))
+
+
 Command = tuple[str, Callable[[argparse.ArgumentParser], None],
                 Callable[[argparse.Namespace], None]]
 COMMANDS: tuple[Command, ...] = (
@@ -109,6 +163,8 @@ COMMANDS: tuple[Command, ...] = (
      _reconstruct_arguments, _reconstruct),
     ("info: print the format, rate, channels, length and peak of audio files",
      _info_arguments, _info),
+    ("corpus: build a training corpus (corpus build --out DIR --size tiny|small|full)",
+     _corpus_arguments, None),
 )
 
 
@@ -135,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, parents=[common],
                                   description=help_text[0].upper() + help_text[1:] + ".")
         add_arguments(sub)
-        sub.set_defaults(run=run)
+        if run is not None:  # commands with actions set run per action
+            sub.set_defaults(run=run)
     return parser
 
 

@@ -139,3 +139,19 @@ def test_python_dash_m_entry_point():
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "usage: latentaudio" in result.stdout
+
+
+def test_corpus_build_and_summary(capsys, tmp_path):
+    out = tmp_path / "corpus"
+    code, text, _ = run(capsys, "corpus", "build", "--out", str(out), "--size", "tiny", "-q",
+                        "--workers", "2")
+    assert code == 0
+    assert "music-beds" in text and "procedural" in text
+    assert (out / "manifest.jsonl").is_file() and (out / "ATTRIBUTION").is_file()
+    code, again, _ = run(capsys, "corpus", "summary", str(out))
+    assert code == 0 and "music-beds" in again
+
+
+def test_corpus_summary_of_a_non_corpus_folder(capsys, tmp_path):
+    code, _, err = run(capsys, "corpus", "summary", str(tmp_path))
+    _assert_one_line_error(code, err, "no summary.json")

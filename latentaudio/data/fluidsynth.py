@@ -27,11 +27,13 @@ SOUNDFONT_PATHS = (
     Path("/usr/share/sounds/sf2/TimGM6mb.sf2"),
     Path("/usr/share/sounds/sf2/MuseScore_General.sf2"),
 )
-# Per-SoundFont synth gain: TimGM6mb is hot and clips with several voices at FluidSynth's 0.8.
-SOUNDFONT_GAIN = {"TimGM6mb.sf2": 0.25}
-DEFAULT_GAIN = 0.4
+# Synth gain, low enough that a full band stays under the int16 output's full scale (callers
+# normalise afterwards). TimGM6mb is hotter than the others.
+SOUNDFONT_GAIN = {"TimGM6mb.sf2": 0.12}
+DEFAULT_GAIN = 0.2
 DRUM_CHANNEL = 9  # General MIDI percussion channel (channel 10 counting from one)
 DRUM_BANK = 128
+VOLUME, PAN, REVERB_SEND, CHORUS_SEND = 7, 10, 91, 93  # MIDI controller numbers
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,13 @@ def render_notes(
     soundfont: str | os.PathLike | None = None,
     sample_rate: int = SAMPLE_RATE,
     reverb: bool = True,
+    controls: Mapping[int, Mapping[int, int]] | None = None,
 ) -> np.ndarray:
     """Render ``notes`` for ``seconds`` and return float32 stereo ``(2, samples)``.
 
     ``programs`` maps a MIDI channel to its General MIDI program number (0-127); channel 9 is
-    always the drum kit. The output is the synthesiser's raw level, not normalised.
+    always the drum kit. ``controls`` sets MIDI controllers per channel before the first note,
+    e.g. ``{0: {PAN: 40, REVERB_SEND: 60}}``. The output is the synthesiser's raw level.
     """
     fluidsynth = _import_fluidsynth()
     font = find_soundfont(soundfont)
@@ -94,6 +98,9 @@ def render_notes(
             if channel != DRUM_CHANNEL:
                 synth.program_select(channel, font_id, 0, program)
         synth.program_select(DRUM_CHANNEL, font_id, DRUM_BANK, 0)
+        for channel, values in (controls or {}).items():
+            for controller, value in values.items():
+                synth.cc(channel, controller, value)
 
         # (sample time, order, action): note-offs sort before note-ons at the same instant so a
         # repeated pitch re-strikes instead of being cut.

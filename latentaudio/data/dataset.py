@@ -1,0 +1,130 @@
+"""The training dataset: fixed-length crops of clips, with Stable Audio's timing labels.
+
+Each item is a crop of ``seconds`` from one clip, zero-padded when the clip is shorter, with a
+mask that marks the real audio, ``seconds_start`` (where the crop starts in the clip) and
+``seconds_total`` (the clip's length), as Stable Audio conditions on them. With a
+:class:`FeatureCache`, items are crops of a precomputed feature (a mel or VAE latents) instead of
+audio, computed once per clip and kept on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import Dataset
+
+from latentaudio.audio import SAMPLE_RATE, load_audio
+from latentaudio.data.manifest import Clip
+
+
+@dataclass
+class FeatureCache:
+    """Features of whole clips, computed by ``transform`` and cached as safetensors files.
+
+    ``transform`` maps audio ``(2, samples)`` to ``(..., frames)`` at ``frames_per_second``;
+    ``name`` identifies the transform (change it when the transform changes).
+    """
+
+    transform: Callable[[torch.Tensor], torch.Tensor]
+    frames_per_second: float
+    directory: Path
+    name: str
+
+    def get(self, clip: Clip, root: Path) -> torch.Tensor:
+        key = hashlib.sha1(f"{self.name}:{clip.resolve(root)}".encode()).hexdigest()[:20]
+        path = Path(self.directory) / f"{clip.id.replace('/', '_')}-{key}.safetensors"
+        if path.is_file():
+            return load_file(path)["features"]
+        audio = torch.from_numpy(load_audio(clip.resolve(root)))
+        with torch.no_grad():
+            features = self.transform(audio).contiguous()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        save_file({"features": features}, str(tmp))
+        os.replace(tmp, path)
+        return features
+
+
+class ClipDataset(Dataset):
+    """Crops of ``seconds`` from ``clips``; see the module docstring for what an item holds.
+
+    Items are dicts: ``audio`` ``(2, samples)`` (or ``features`` ``(..., frames)`` with a cache),
+    ``mask`` ``(samples,)`` / ``(frames,)`` bool, ``caption``, ``seconds_start``,
+    ``seconds_total``, and ``bpm``/``key`` strings-or-NaN for music labels.
+    ``random_crop`` picks crop positions from a generator seeded by ``(seed, epoch, index)``
+    (call :meth:`set_epoch`), else crops start at 0. ``gain_db`` draws a random gain in that
+    range (dB) per item, for level augmentation.
+    """
+
+    def __init__(self, clips: list[Clip], root: str | os.PathLike, *, seconds: float = 4.0,
+                 random_crop: bool = True, gain_db: tuple[float, float] | None = None,
+                 features: FeatureCache | None = None, seed: int = 0) -> None:
+        if seconds <= 0:
+            raise ValueError(f"seconds must be positive, got {seconds}")
+        self.clips = list(clips)
+        self.root = Path(root)
+        self.seconds = seconds
+        self.random_crop = random_crop
+        self.gain_db = gain_db
+        self.features = features
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def _start(self, index: int, total_seconds: float) -> float:
+        spare = max(0.0, total_seconds - self.seconds)
+        if not self.random_crop or spare == 0:
+            return 0.0
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return float(rng.uniform(0, spare))
+
+    def __getitem__(self, index: int) -> dict:
+        clip = self.clips[index]
+        start = self._start(index, clip.seconds)
+        item = {"caption": clip.caption, "seconds_start": start,
+                "seconds_total": float(clip.seconds),
+                "bpm": float(clip.bpm) if clip.bpm is not None else float("nan"),
+                "key": clip.key or ""}
+        if self.features is not None:
+            values, mask = self._crop_features(clip, start)
+            item["features"], item["mask"] = values, mask
+        else:
+            length = round(self.seconds * SAMPLE_RATE)
+            audio = torch.from_numpy(load_audio(clip.resolve(self.root), offset_seconds=start,
+                                                duration_seconds=self.seconds))[:, :length]
+            item["audio"], item["mask"] = _pad(audio, length)
+        if self.gain_db is not None and "audio" in item:  # features are not linear in gain
+            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+            item["audio"] = item["audio"] * 10 ** (float(rng.uniform(*self.gain_db)) / 20)
+        return item
+
+    def _crop_features(self, clip: Clip, start: float) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features.get(clip, self.root)
+        fps = self.features.frames_per_second
+        length = round(self.seconds * fps)
+        first = round(start * fps)
+        return _pad(features[..., first: first + length], length)
+
+
+def _pad(values: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero-pad the last axis to ``length``; the mask is True over the real values."""
+    real = min(values.shape[-1], length)
+    mask = torch.zeros(length, dtype=torch.bool)
+    mask[:real] = True
+    if values.shape[-1] >= length:
+        return values[..., :length], mask
+    padded = values.new_zeros((*values.shape[:-1], length))
+    padded[..., :real] = values
+    return padded, mask

@@ -1,0 +1,78 @@
+"""Composition helpers: keys, beds, procedural effects and recorded-file captions."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentaudio.data import procedural
+from latentaudio.data.music import GENRES, compose_bed, describe
+from latentaudio.data.recorded import caption_for, sound_class
+from latentaudio.data.theory import INSTRUMENTS, KEYS, Key
+
+
+@pytest.mark.parametrize(("text", "name"), [("A minor", "A minor"), ("f# major", "F# major"),
+                                             ("Db major", "C# major"), ("Bbm", "Bb minor"),
+                                             ("E♭ min", "Eb minor")])
+def test_key_parsing(text, name):
+    assert Key.parse(text).name == name
+
+
+def test_key_parsing_rejects_nonsense():
+    with pytest.raises(ValueError):
+        Key.parse("H dorian")
+
+
+def test_all_24_keys_and_scales():
+    assert len(KEYS) == 24 and len(set(KEYS)) == 24
+    assert Key.parse("A minor").chord(0, octave=3) == [57, 60, 64]
+    assert Key.parse("C major").chord(4, octave=3, notes=4) == [55, 59, 62, 65]  # G7
+
+
+def test_at_least_8_genres_and_10_instrument_families():
+    assert len(GENRES) >= 8
+    programs = {p for g in GENRES for p in (*g.chords, *g.bass, *g.lead)}
+    families = {INSTRUMENTS[p][1] for p in programs}
+    assert len(families) >= 10
+
+
+def test_bed_notes_stay_in_key_and_caption_states_the_labels():
+    rng = np.random.default_rng(0)
+    for genre in GENRES:
+        bed = compose_bed(rng, 6.0, genre=genre, key=Key.parse("E minor"), bpm=100)
+        scale = {(4 + step) % 12 for step in (0, 2, 3, 5, 7, 8, 10)}
+        pitched = [n.pitch % 12 for n in bed.notes if n.channel != 9]
+        in_key = np.mean([p in scale for p in pitched])
+        assert in_key > 0.9, genre.name  # walking bass adds a chromatic approach note
+        caption, tags = describe(bed, rng)
+        assert "100" in caption and "E minor" in caption
+        assert genre.name in tags and "E minor" in tags
+
+
+def test_procedural_families_are_at_least_12_and_well_formed():
+    assert len(procedural.FAMILIES) >= 12
+    rng = np.random.default_rng(0)
+    for family in procedural.FAMILIES:
+        effect = procedural.make_effect(rng, 1.5, family)
+        assert effect.audio.shape == (2, 66_150) and effect.audio.dtype == np.float32
+        assert np.isfinite(effect.audio).all()
+        assert np.abs(effect.audio).max() == pytest.approx(0.9, abs=1e-3)
+        assert effect.caption and effect.category == family
+
+
+@pytest.mark.parametrize(("name", "source", "caption"), [
+    ("default_gravel_footstep.2.ogg", "minetest", "footsteps on gravel"),
+    ("doors_steel_door_open.ogg", "minetest", "a steel door opening"),
+    ("orc-die-2.ogg", "wesnoth", "an orc dying with a cry"),
+    ("crossbow-miss.ogg", "wesnoth", "a crossbow shot missing its target"),
+    ("shotgunfire.ogg", "hedgewars", "a shotgun blast"),
+    ("dog.mp3", "ovos-animals", "a dog barking"),
+])
+def test_recorded_captions_read_naturally(name, source, caption):
+    assert caption_for(Path("/nowhere") / name, source)[0] == caption
+
+
+def test_sound_classes():
+    assert sound_class("footsteps on gravel") == "footsteps"
+    assert sound_class("a dog barking") == "animal"
+    assert sound_class("a man grunting in pain") == "voice"
