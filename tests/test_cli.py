@@ -29,14 +29,15 @@ def run_exiting(capsys, *argv):
 def test_top_level_help_lists_every_command(capsys):
     code, out, _ = run_exiting(capsys, "--help")
     assert code == 0
-    for name in ("demo", "reconstruct", "info"):
+    for name in ("demo", "reconstruct", "encode", "decode", "info", "corpus", "train"):
         assert name in out
     assert "examples:" in out
 
 
-@pytest.mark.parametrize("command", ["demo", "reconstruct", "info"])
+@pytest.mark.parametrize("command", ["demo", "reconstruct", "encode", "decode", "info", "corpus",
+                                     "corpus build", "train", "train vae", "train export"])
 def test_each_command_has_help(capsys, command):
-    code, out, _ = run_exiting(capsys, command, "--help")
+    code, out, _ = run_exiting(capsys, *command.split(), "--help")
     assert code == 0
     assert f"usage: latentaudio {command}" in out
     assert "--debug" in out
@@ -86,7 +87,7 @@ def test_bad_files_never_traceback(capsys, tmp_path, content):
 def test_unknown_output_format_writes_nothing(capsys, tmp_path):
     source = save_audio(tmp_path / "in.wav", sine(seconds=0.2))
     code, _, err = run(capsys, "-q", "reconstruct", str(source), "-o", str(tmp_path / "o.aac"),
-                       "--iters", "2")
+                       "--iters", "2", "--through", "griffin-lim")
     _assert_one_line_error(code, err, "unknown audio format 'aac'")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
 
@@ -98,10 +99,11 @@ def test_internal_errors_are_one_line_unless_debug(capsys, tmp_path, monkeypatch
         raise RuntimeError("boom")
 
     monkeypatch.setattr("latentaudio.mel.griffin_lim", broken)
-    code, _, err = run(capsys, "reconstruct", str(source), "-o", str(tmp_path / "o.wav"))
+    argv = ["reconstruct", str(source), "-o", str(tmp_path / "o.wav"), "--through", "griffin-lim"]
+    code, _, err = run(capsys, *argv)
     _assert_one_line_error(code, err, "internal error: RuntimeError: boom")
     with pytest.raises(RuntimeError, match="boom"):
-        cli.main(["reconstruct", str(source), "-o", str(tmp_path / "o.wav"), "--debug"])
+        cli.main([*argv, "--debug"])
 
 
 def test_reconstruct_end_to_end(capsys, tmp_path):
@@ -109,7 +111,7 @@ def test_reconstruct_end_to_end(capsys, tmp_path):
     sf.write(source, sine(440.0, 0.5, 22_050, 1).T, 22_050)  # mono 22.05 kHz in
     out_path = tmp_path / "out.mp3"
     code, out, _ = run(capsys, "reconstruct", str(source), "-o", str(out_path), "--iters", "8",
-                       "-q")
+                       "-q", "--through", "griffin-lim")
     assert code == 0 and str(out_path) in out
     rebuilt = load_audio(out_path)
     assert rebuilt.shape == (2, 22_050)
@@ -155,3 +157,59 @@ def test_corpus_build_and_summary(capsys, tmp_path):
 def test_corpus_summary_of_a_non_corpus_folder(capsys, tmp_path):
     code, _, err = run(capsys, "corpus", "summary", str(tmp_path))
     _assert_one_line_error(code, err, "no summary.json")
+
+
+@pytest.fixture
+def tiny_model(tmp_path):
+    """A random tiny VAE + vocoder saved as a model folder (fp16, as shipped)."""
+    import torch
+
+    from latentaudio.vae import MelVAE
+    from latentaudio.vocoder import Vocoder
+
+    torch.manual_seed(0)
+    folder = tmp_path / "model"
+    MelVAE(latent_channels=8, hidden_channels=16, encoder_blocks=1,
+           decoder_blocks=1).half().save_pretrained(folder / "vae")
+    Vocoder(hidden_channels=16, layers=1).half().save_pretrained(folder / "vocoder")
+    return folder
+
+
+def test_missing_checkpoint_says_what_to_do(capsys, tmp_path):
+    source = save_audio(tmp_path / "in.wav", sine(seconds=0.2))
+    code, _, err = run(capsys, "reconstruct", str(source), "-o", str(tmp_path / "o.wav"),
+                       "--checkpoint", str(tmp_path / "nowhere"))
+    _assert_one_line_error(code, err, "no MelVAE checkpoint")
+    assert "--through griffin-lim" in err or "train" in err
+
+
+@pytest.mark.parametrize("through", ["vae", "vocoder"])
+def test_reconstruct_through_a_model(capsys, tmp_path, tiny_model, through):
+    source = save_audio(tmp_path / "in.wav", sine(seconds=0.3))
+    out_path = tmp_path / "out.flac"
+    code, out, _ = run(capsys, "reconstruct", str(source), "-o", str(out_path), "--checkpoint",
+                       str(tiny_model), "--through", through)
+    assert code == 0 and through in out
+    assert load_audio(out_path).shape == (2, round(0.3 * 44_100))
+
+
+def test_encode_then_decode(capsys, tmp_path, tiny_model):
+    source = save_audio(tmp_path / "in.wav", sine(seconds=0.5))
+    latents = tmp_path / "z.safetensors"
+    code, out, _ = run(capsys, "encode", str(source), "-o", str(latents), "--checkpoint",
+                       str(tiny_model))
+    assert code == 0 and "(8, 11)" in out  # 0.5 s: 44 mel frames, 11 latent frames
+    decoded = tmp_path / "back.wav"
+    code, _, _ = run(capsys, "decode", str(latents), "-o", str(decoded), "--checkpoint",
+                     str(tiny_model))
+    assert code == 0
+    assert load_audio(decoded).shape == (2, 22_050)
+
+
+def test_decode_rejects_a_non_latents_file(capsys, tmp_path, tiny_model):
+    bogus = tmp_path / "z.safetensors"
+    bogus.write_bytes(b"not safetensors")
+    code, _, err = run(capsys, "decode", str(bogus), "-o", str(tmp_path / "o.wav"),
+                       "--checkpoint", str(tiny_model))
+    _assert_one_line_error(code, err, "not a latents file")
+    assert not (tmp_path / "o.wav").exists()

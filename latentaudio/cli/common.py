@@ -1,0 +1,58 @@
+"""Pieces every command module uses: the parser class, argument types, shared options."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line, pointing at --help."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str  # one line, lower case, no full stop
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], None] | None  # None: the command has actions
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def add_common_options(parser: argparse.ArgumentParser,
+                       default: object = argparse.SUPPRESS) -> None:
+    """--debug and --quiet, accepted before or after a command name (SUPPRESS keeps the value
+    given at the top level when a subcommand does not repeat it)."""
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show the full traceback when something fails")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="no progress bars")
+
+
+def add_actions(parser: argparse.ArgumentParser, actions: list[Command]) -> None:
+    """Second-level commands (``corpus build``, ``train vae``)."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                parser_class=Parser)
+    for action in actions:
+        child = sub.add_parser(action.name, help=action.help,
+                               description=action.help[0].upper() + action.help[1:] + ".")
+        add_common_options(child)
+        action.add_arguments(child)
+        child.set_defaults(run=action.run)

@@ -1,0 +1,121 @@
+"""``latentaudio train vae|vocoder|export``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from latentaudio.cli.common import Command, add_actions, positive_float, positive_int
+from latentaudio.errors import LatentAudioError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _common_arguments(parser: argparse.ArgumentParser, kind: str, seconds: float,
+                      batch_size: int) -> None:
+    parser.add_argument("--data", type=Path, required=True,
+                        help="a corpus folder or manifest.jsonl, a folder of audio with .txt "
+                        "captions, or a CSV/JSONL with path,caption columns")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="run folder: checkpoints, log.jsonl, final/ (rerun to resume)")
+    parser.add_argument("--config", default="small",
+                        help=f"model size: a name in configs/{kind}/ (small, tiny) or a JSON "
+                        "file (default: %(default)s)")
+    parser.add_argument("--steps", type=positive_int, default=20_000,
+                        help="total optimiser steps (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size,
+                        help="clips per step (default: %(default)s)")
+    parser.add_argument("--seconds", type=positive_float, default=seconds,
+                        help="crop length in seconds (default: %(default)s)")
+    parser.add_argument("--lr", type=positive_float, default=3e-4,
+                        help="peak learning rate (default: %(default)s)")
+    parser.add_argument("--checkpoint-minutes", type=positive_float, default=5.0,
+                        help="save the full training state this often (default: %(default)s)")
+    parser.add_argument("--precision", choices=["bf16", "no", "fp16"], default="bf16",
+                        help="mixed precision (default: %(default)s; fp16 needs a GPU)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="data-loading processes (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _model_config(kind: str, name: str) -> dict:
+    path = Path(name) if name.endswith(".json") else CONFIGS / kind / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in (CONFIGS / kind).glob("*.json")))
+        raise LatentAudioError(f"no {kind} config {name!r}: use one of {known} or a JSON file")
+    return json.loads(path.read_text())
+
+
+def _run(args: argparse.Namespace, kind: str) -> None:
+    from latentaudio.data.dataset import ClipDataset
+    from latentaudio.data.sources import load_clips
+    from latentaudio.mel import MelSpectrogram
+    from latentaudio.train.loop import TrainConfig, train
+    from latentaudio.train.tasks import VAETask, VocoderTask
+    from latentaudio.vae import MelVAE
+    from latentaudio.vocoder import Vocoder
+
+    clips, root, report = load_clips(args.data)
+    train_clips = [clip for clip in clips if clip.split == "train"]
+    print(f"data: {report}; training on {len(train_clips)} train-split clips")
+    config = _model_config(kind, args.config)
+    mel = MelSpectrogram()
+    if kind == "vae":
+        task = VAETask(MelVAE(**config), mel)
+    else:
+        task = VocoderTask(Vocoder(**config), mel)
+    dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=(-12.0, 0.0),
+                          seed=args.seed)
+    train_config = TrainConfig(args.out, max_steps=args.steps, batch_size=args.batch_size,
+                               learning_rate=args.lr, checkpoint_minutes=args.checkpoint_minutes,
+                               mixed_precision=args.precision, num_workers=args.workers,
+                               seed=args.seed)
+    try:
+        final = train(task, dataset, train_config, progress=not args.quiet)
+    except KeyboardInterrupt as stop:
+        raise LatentAudioError(f"{stop}: rerun the same command to resume") from None
+    print(f"trained {kind}: EMA weights in {final}")
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", type=Path, help="a run folder (its final/) or a model folder")
+    parser.add_argument("--to", type=Path, required=True,
+                        help="destination component folder, e.g. checkpoints/latentaudio-small/vae")
+    parser.add_argument("--fp32", action="store_true", help="keep fp32 (default: fp16)")
+
+
+def _export(args: argparse.Namespace) -> None:
+    import torch
+
+    from latentaudio.codec import load_component
+    from latentaudio.vae import MelVAE
+    from latentaudio.vocoder import Vocoder
+
+    source = args.run / "final" if (args.run / "final").is_dir() else args.run
+    config_file = source / "config.json"
+    if not config_file.is_file():
+        raise LatentAudioError(f"{source} has no config.json: is it a finished run?")
+    kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder}
+    name = json.loads(config_file.read_text()).get("_class_name")
+    if name not in kinds:
+        raise LatentAudioError(f"{source} holds a {name}, not one of {', '.join(kinds)}")
+    model = load_component(kinds[name], source)
+    dtype = torch.float32 if args.fp32 else torch.float16
+    if dtype == torch.float16:
+        model.half()  # not .to(): diffusers warns about .to() casts meant for inference
+    model.save_pretrained(args.to, safe_serialization=True)
+    size = sum(p.stat().st_size for p in args.to.iterdir()) / 1e6
+    print(f"exported {name} ({dtype}) to {args.to}: {size:.1f} MB")
+
+
+ACTIONS = [
+    Command("vae", "train the stereo mel-VAE",
+            lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
+    Command("vocoder", "train the mel-to-waveform vocoder",
+            lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
+    Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
+            _export_arguments, _export),
+]
+COMMANDS = [Command("train", "train the VAE or the vocoder (resumable; see train ACTION --help)",
+                    lambda parser: add_actions(parser, ACTIONS), None)]

@@ -1,0 +1,86 @@
+"""The latent codec: waveform <-> scaled latents, shared by every generator.
+
+encode: waveform -> stereo log-mel -> VAE posterior mean -> x scaling_factor
+decode: latents / scaling_factor -> VAE decoder -> log-mel -> vocoder (or Griffin-Lim) -> waveform
+
+Nothing here knows about diffusion or tokens; both generators decode through this.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from latentaudio.errors import LatentAudioError
+from latentaudio.mel import MelConfig, MelSpectrogram, griffin_lim
+from latentaudio.vae import MelVAE
+from latentaudio.vocoder import Vocoder
+
+REPO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+DEFAULT_MODEL = REPO_CHECKPOINTS / "latentaudio-small"
+
+
+def load_component(cls, folder: str | os.PathLike, dtype: torch.dtype = torch.float32):
+    """Load a diffusers-format component folder, or fail in one line saying what to do."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise LatentAudioError(
+            f"no {cls.__name__} checkpoint at {folder} (expected config.json and a "
+            "safetensors file): pass --checkpoint DIR or train one with 'latentaudio train'")
+    return cls.from_pretrained(folder, torch_dtype=dtype).eval()
+
+
+class LatentCodec:
+    """A mel front end, a mel-VAE and a vocoder (None: Griffin-Lim) that agree on the mel."""
+
+    def __init__(self, vae: MelVAE, vocoder: Vocoder | None = None) -> None:
+        self.vae = vae
+        self.vocoder = vocoder
+        mel_config = MelConfig(sample_rate=vae.config.sample_rate, hop_length=vae.config.hop_length,
+                               n_mels=vae.config.n_mels)
+        self.mel = MelSpectrogram(mel_config)
+        if vocoder is not None and (vocoder.config.n_mels, vocoder.config.hop_length) != (
+                mel_config.n_mels, mel_config.hop_length):
+            raise ValueError("the vocoder and the VAE were trained on different mel settings")
+
+    @classmethod
+    def from_pretrained(cls, folder: str | os.PathLike = DEFAULT_MODEL, *,
+                        griffin_lim_only: bool = False) -> LatentCodec:
+        """Load ``folder/vae`` and ``folder/vocoder`` (fp16 on disk, fp32 in memory)."""
+        folder = Path(folder)
+        vae = load_component(MelVAE, folder / "vae")
+        vocoder = None if griffin_lim_only else load_component(Vocoder, folder / "vocoder")
+        return cls(vae, vocoder)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.vae.config.sample_rate
+
+    @torch.no_grad()
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """``(B, 2, samples)`` -> scaled latents ``(B, C, ceil(frames / ratio))``."""
+        posterior = self.vae.encode(self.mel(wav))
+        return posterior.mean * self.vae.config.scaling_factor
+
+    @torch.no_grad()
+    def decode_mel(self, latents: torch.Tensor, samples: int) -> torch.Tensor:
+        """Scaled latents -> log-mel ``(B, 2, n_mels, frames)`` for a ``samples``-long output."""
+        frames = self.mel.config.num_frames(samples)
+        return self.vae.decode(latents / self.vae.config.scaling_factor, frames=frames)
+
+    @torch.no_grad()
+    def vocode(self, log_mel: torch.Tensor, samples: int) -> torch.Tensor:
+        """Log-mel -> waveform ``(B, 2, samples)`` with the vocoder, else Griffin-Lim."""
+        if self.vocoder is None:
+            return griffin_lim(log_mel, self.mel, length=samples)
+        return self.vocoder(log_mel.to(self.vocoder.dtype), length=samples).float()
+
+    def decode(self, latents: torch.Tensor, samples: int) -> torch.Tensor:
+        """Scaled latents -> waveform ``(B, 2, samples)``."""
+        return self.vocode(self.decode_mel(latents, samples), samples)
+
+    def reconstruct(self, wav: torch.Tensor) -> torch.Tensor:
+        """The full round trip: encode then decode, same length."""
+        return self.decode(self.encode(wav), wav.shape[-1])

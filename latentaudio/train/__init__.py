@@ -1,0 +1,1 @@
+"""Training: the loop (accelerate) and the tasks; nothing outside train/ imports it."""

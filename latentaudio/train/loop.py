@@ -1,0 +1,174 @@
+"""One training loop for every model here, on accelerate: CPU, one GPU or many, unchanged.
+
+Resumable: the full state (model, optimiser, schedule, EMA, step, RNG) is saved every
+``checkpoint_minutes`` and when the run is interrupted (Ctrl-C, SIGTERM), and a restart with the
+same ``out_dir`` continues from the latest checkpoint, so a kill loses at most one interval.
+The EMA weights are exported as a diffusers-format folder (``out_dir/final``) at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, set_seed
+from diffusers.models.modeling_utils import ModelMixin
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+
+@dataclass
+class TrainConfig:
+    out_dir: Path  # checkpoints, log.jsonl and the exported model go here
+    max_steps: int = 20_000  # optimiser steps in total (a resumed run counts from where it was)
+    batch_size: int = 16
+    learning_rate: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 500
+    grad_clip: float = 1.0  # max gradient norm
+    ema_decay: float = 0.999
+    checkpoint_minutes: float = 5.0  # save the full state this often (wall clock)
+    keep_checkpoints: int = 2  # older ones are deleted
+    log_every: int = 20  # steps between log.jsonl lines
+    seed: int = 0
+    mixed_precision: str = "bf16"  # "no", "bf16" (CPU or GPU) or "fp16" (GPU)
+    num_workers: int = 0  # data-loading processes
+
+
+class Task(Protocol):
+    """What a model contributes to the loop."""
+
+    model: ModelMixin
+
+    def prepare(self, batch: dict) -> dict:
+        """Turn a dataset batch into model inputs, outside autocast (features in fp32)."""
+
+    def loss(self, model: torch.nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
+        """The scalar loss and the values to log."""
+
+
+class _Counter:
+    """The step count, saved and restored with the rest of the state."""
+
+    def __init__(self) -> None:
+        self.step = 0
+
+    def state_dict(self) -> dict:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state["step"])
+
+
+def latest_checkpoint(out_dir: Path) -> Path | None:
+    found = sorted((out_dir / "checkpoints").glob("step-*"))
+    return found[-1] if found else None
+
+
+def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool = True) -> Path:
+    """Train ``task.model`` on ``dataset`` until ``config.max_steps``; returns the export folder."""
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "train_config.json").write_text(json.dumps(
+        {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}, indent=2))
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision,
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+    set_seed(config.seed)
+
+    model = task.model
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay, betas=(0.8, 0.99))
+    schedule = get_scheduler("cosine", optimizer, num_warmup_steps=config.warmup_steps,
+                             num_training_steps=config.max_steps)
+    loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True,
+                        num_workers=config.num_workers,
+                        persistent_workers=config.num_workers > 0)
+    if len(loader) == 0:
+        raise ValueError(f"{len(dataset)} clips is fewer than one batch of {config.batch_size}")
+    model, optimizer, loader, schedule = accelerator.prepare(model, optimizer, loader, schedule)
+    ema = EMAModel(accelerator.unwrap_model(model).parameters(), decay=config.ema_decay)
+    counter = _Counter()
+    accelerator.register_for_checkpointing(ema, counter)
+
+    resume = latest_checkpoint(out_dir)
+    if resume is not None:
+        accelerator.load_state(str(resume))
+        accelerator.print(f"resumed from {resume} (step {counter.step})")
+
+    def save() -> None:
+        path = out_dir / "checkpoints" / f"step-{counter.step:08d}"
+        accelerator.save_state(str(path))
+        for old in sorted((out_dir / "checkpoints").glob("step-*"))[:-config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    interrupted = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: interrupted.append(True))
+    bar = tqdm(total=config.max_steps, initial=counter.step, desc="train", unit="step",
+               disable=not progress or not accelerator.is_main_process, dynamic_ncols=True)
+    log = open(out_dir / "log.jsonl", "a")
+    last_save = time.monotonic()
+    try:
+        while counter.step < config.max_steps and not interrupted:
+            epoch, skip = divmod(counter.step, len(loader))
+            loader.set_epoch(epoch)
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(epoch)
+            batches = accelerator.skip_first_batches(loader, skip) if skip else loader
+            for batch in batches:
+                model.train()
+                inputs = task.prepare(batch)
+                with accelerator.autocast():
+                    loss, values = task.loss(model, inputs)
+                if not math.isfinite(float(loss.detach())):
+                    raise FloatingPointError(f"loss is {float(loss)} at step {counter.step}")
+                accelerator.backward(loss)
+                accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                ema.step(accelerator.unwrap_model(model).parameters())
+                counter.step += 1
+                bar.update()
+                if counter.step % config.log_every == 0:
+                    record = {"step": counter.step, "lr": schedule.get_last_lr()[0],
+                              **{k: round(float(v), 5) for k, v in values.items()}}
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    bar.set_postfix({k: f"{float(v):.4f}" for k, v in values.items()})
+                if time.monotonic() - last_save > 60 * config.checkpoint_minutes:
+                    save()
+                    last_save = time.monotonic()
+                if counter.step >= config.max_steps or interrupted:
+                    break
+    except KeyboardInterrupt:
+        interrupted.append(True)
+    finally:
+        bar.close()
+        log.close()
+        signal.signal(signal.SIGTERM, previous)
+        save()
+    if interrupted:
+        raise KeyboardInterrupt(f"stopped at step {counter.step}; rerun to resume")
+    return export_ema(accelerator.unwrap_model(model), ema, out_dir / "final")
+
+
+def export_ema(model: ModelMixin, ema: EMAModel, folder: Path) -> Path:
+    """Save the EMA weights of ``model`` as a diffusers-format folder."""
+    ema.store(model.parameters())
+    ema.copy_to(model.parameters())
+    try:
+        model.save_pretrained(folder, safe_serialization=True)
+    finally:
+        ema.restore(model.parameters())
+    return folder

@@ -1,0 +1,76 @@
+"""What each model learns: the mel-VAE (reconstruction + KL) and the vocoder (spectral losses)."""
+
+from __future__ import annotations
+
+import auraloss
+import torch
+from torch import nn
+
+from latentaudio.mel import MelSpectrogram
+from latentaudio.vae import MelVAE
+from latentaudio.vocoder import Vocoder
+
+
+def _frame_mask(sample_mask: torch.Tensor, hop_length: int, frames: int) -> torch.Tensor:
+    """``(B, samples)`` bool -> ``(B, frames)`` bool: a frame is real if its centre sample is."""
+    centres = (torch.arange(frames, device=sample_mask.device) * hop_length).clamp(
+        max=sample_mask.shape[-1] - 1)
+    return sample_mask[:, centres]
+
+
+class VAETask:
+    """Masked L1 + L2 on the normalised log-mel, plus ``kl_weight`` x KL to N(0, 1)."""
+
+    def __init__(self, model: MelVAE, mel: MelSpectrogram, kl_weight: float = 5e-4) -> None:
+        self.model = model
+        self.mel = mel
+        self.kl_weight = kl_weight
+
+    @torch.no_grad()
+    def prepare(self, batch: dict) -> dict:
+        log_mel = self.mel(batch["audio"])  # (B, 2, n_mels, frames)
+        mask = _frame_mask(batch["mask"], self.mel.config.hop_length, log_mel.shape[-1])
+        return {"log_mel": log_mel, "mask": mask}
+
+    def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
+        log_mel, mask = inputs["log_mel"], inputs["mask"]
+        recon, posterior = model(log_mel)
+        scale = self.model.config.mel_std
+        error = (recon.float() - log_mel) / scale  # (B, 2, n_mels, frames)
+        weight = mask[:, None, None, :].float()
+        count = weight.sum() * error.shape[1] * error.shape[2]
+        l1 = (error.abs() * weight).sum() / count
+        l2 = (error.pow(2) * weight).sum() / count
+        kl = posterior.kl().float().mean()
+        loss = l1 + l2 + self.kl_weight * kl
+        return loss, {"loss": loss.detach(), "l1": l1.detach(), "kl": kl.detach(),
+                      "log_mel_l1": (l1 * scale).detach()}
+
+
+class VocoderTask:
+    """Log-mel L1 of the output against the input mel, plus multi-resolution STFT loss
+    (Yamamoto et al. 2020, via auraloss). Stereo crops are split into mono items."""
+
+    def __init__(self, model: Vocoder, mel: MelSpectrogram, mel_weight: float = 1.0) -> None:
+        self.model = model
+        self.mel = mel
+        self.mel_weight = mel_weight
+        self.stft_loss = auraloss.freq.MultiResolutionSTFTLoss(
+            fft_sizes=[512, 1024, 2048, 4096], hop_sizes=[128, 256, 512, 1024],
+            win_lengths=[512, 1024, 2048, 4096])
+
+    @torch.no_grad()
+    def prepare(self, batch: dict) -> dict:
+        audio = batch["audio"].reshape(-1, 1, batch["audio"].shape[-1])  # (2B, 1, samples)
+        return {"audio": audio, "log_mel": self.mel(audio)}
+
+    def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
+        audio, log_mel = inputs["audio"], inputs["log_mel"]
+        generated = model(log_mel, length=audio.shape[-1])
+        with torch.autocast(device_type=generated.device.type, enabled=False):
+            generated = generated.float()
+            mel_l1 = (self.mel(generated) - log_mel).abs().mean()
+            stft = self.stft_loss(generated, audio)
+        loss = self.mel_weight * mel_l1 + stft
+        return loss, {"loss": loss.detach(), "mel_l1": mel_l1.detach(),
+                      "mr_stft": stft.detach()}

@@ -1,0 +1,88 @@
+"""The training loop: a tiny model learns, state is saved, a stopped run resumes where it was."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from latentaudio.audio import save_audio
+from latentaudio.data.dataset import ClipDataset
+from latentaudio.data.manifest import Clip
+from latentaudio.mel import MelSpectrogram
+from latentaudio.train.loop import TrainConfig, latest_checkpoint, train
+from latentaudio.train.tasks import VAETask, VocoderTask
+from latentaudio.vae import MelVAE
+from latentaudio.vocoder import Vocoder
+
+
+@pytest.fixture(scope="module")
+def tones(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tones")
+    t = np.arange(44_100) / 44_100
+    clips = []
+    for i, freq in enumerate((220, 330, 440, 550, 660, 880)):
+        audio = 0.4 * np.sin(2 * np.pi * freq * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+        save_audio(folder / f"{i}.flac", np.stack([audio, audio[::-1]]).astype(np.float32))
+        clips.append(Clip(str(i), f"{i}.flac", f"tone {freq}", [], "t", "CC0-1.0", 1.0, "train"))
+    return clips, folder
+
+
+def _losses(run_dir):
+    return [json.loads(line)["loss"] for line in (run_dir / "log.jsonl").read_text().splitlines()]
+
+
+def _vae_task():
+    torch.manual_seed(0)
+    return VAETask(MelVAE(latent_channels=8, hidden_channels=32, encoder_blocks=1,
+                          decoder_blocks=1), MelSpectrogram())
+
+
+def test_tiny_vae_loss_falls(tones, tmp_path):
+    clips, root = tones
+    config = TrainConfig(tmp_path / "run", max_steps=40, batch_size=3, learning_rate=2e-3,
+                         warmup_steps=2, log_every=5)
+    final = train(_vae_task(), ClipDataset(clips, root, seconds=0.5), config, progress=False)
+    losses = _losses(tmp_path / "run")
+    assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2])
+    assert (final / "config.json").is_file()
+    assert MelVAE.from_pretrained(final).config.latent_channels == 8
+
+
+def test_tiny_vocoder_loss_falls(tones, tmp_path):
+    clips, root = tones
+    torch.manual_seed(0)
+    task = VocoderTask(Vocoder(hidden_channels=32, layers=1), MelSpectrogram())
+    config = TrainConfig(tmp_path / "run", max_steps=30, batch_size=3, learning_rate=2e-3,
+                         warmup_steps=2, log_every=5)
+    train(task, ClipDataset(clips, root, seconds=0.3), config, progress=False)
+    losses = _losses(tmp_path / "run")
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_stopped_run_resumes_from_its_last_state(tones, tmp_path):
+    clips, root = tones
+    data = ClipDataset(clips, root, seconds=0.3)
+    config = TrainConfig(tmp_path / "run", max_steps=10, batch_size=2, log_every=1,
+                         warmup_steps=1)
+    task = _vae_task()
+    real_loss = task.loss
+    calls = []
+
+    def stop_at_step_7(model, inputs):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return real_loss(model, inputs)
+
+    task.loss = stop_at_step_7
+    with pytest.raises(KeyboardInterrupt, match="stopped at step 6"):
+        train(task, data, config, progress=False)
+    assert latest_checkpoint(tmp_path / "run").name == "step-00000006"
+
+    resumed = _vae_task()
+    train(resumed, data, config, progress=False)
+    steps = [json.loads(line)["step"] for line in
+             (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 11))  # 1-6, then 7-10 after the resume: nothing repeated
+    assert latest_checkpoint(tmp_path / "run").name == "step-00000010"
