@@ -213,3 +213,28 @@ def test_decode_rejects_a_non_latents_file(capsys, tmp_path, tiny_model):
                        "--checkpoint", str(tiny_model))
     _assert_one_line_error(code, err, "not a latents file")
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_train_export_writes_fp16_and_calibrates(capsys, tmp_path):
+    import json
+
+    import torch
+
+    from latentaudio.vae import MelVAE
+
+    run_dir = tmp_path / "run"
+    MelVAE(latent_channels=8, hidden_channels=16, encoder_blocks=1,
+           decoder_blocks=1).save_pretrained(run_dir / "final")
+    data = tmp_path / "data"
+    save_audio(data / "a.wav", sine(seconds=1.0))
+    target = tmp_path / "model" / "vae"
+    code, out, _ = run(capsys, "train", "export", str(run_dir), "--to", str(target),
+                       "--calibrate", str(data), "-q")
+    assert code == 0 and "scaling_factor" in out
+    config = json.loads((target / "config.json").read_text())
+    assert config["scaling_factor"] != 1.0
+    from safetensors.torch import load_file
+
+    weights = load_file(target / "diffusion_pytorch_model.safetensors")
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float16}
+    assert MelVAE.from_pretrained(target).config.scaling_factor == config["scaling_factor"]

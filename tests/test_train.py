@@ -86,3 +86,20 @@ def test_stopped_run_resumes_from_its_last_state(tones, tmp_path):
              (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 11))  # 1-6, then 7-10 after the resume: nothing repeated
     assert latest_checkpoint(tmp_path / "run").name == "step-00000010"
+
+
+def test_calibrated_latents_have_unit_variance(tones):
+    from latentaudio.train.calibrate import latent_scaling_factor
+
+    clips, root = tones
+    torch.manual_seed(0)
+    vae = MelVAE(latent_channels=8, hidden_channels=16, encoder_blocks=1, decoder_blocks=1)
+    factor = latent_scaling_factor(vae, clips, root, progress=False)
+    vae.register_to_config(scaling_factor=factor)
+    from latentaudio.audio import load_audio
+    from latentaudio.codec import LatentCodec
+
+    codec = LatentCodec(vae)
+    latents = torch.cat([codec.encode(torch.from_numpy(load_audio(c.resolve(root)))[None])
+                         for c in clips], dim=-1)
+    assert float(latents.std()) == pytest.approx(1.0, rel=0.05)

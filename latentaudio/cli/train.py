@@ -79,10 +79,14 @@ def _run(args: argparse.Namespace, kind: str) -> None:
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", type=Path, help="a run folder (its final/) or a model folder")
+    parser.add_argument("run_dir", metavar="RUN", type=Path,
+                        help="a run folder (its final/) or a model folder")
     parser.add_argument("--to", type=Path, required=True,
                         help="destination component folder, e.g. checkpoints/latentaudio-small/vae")
     parser.add_argument("--fp32", action="store_true", help="keep fp32 (default: fp16)")
+    parser.add_argument("--calibrate", type=Path, default=None, metavar="DATA",
+                        help="for a VAE: set scaling_factor so latents of DATA's train clips "
+                        "have unit variance")
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -92,7 +96,7 @@ def _export(args: argparse.Namespace) -> None:
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    source = args.run / "final" if (args.run / "final").is_dir() else args.run
+    source = args.run_dir / "final" if (args.run_dir / "final").is_dir() else args.run_dir
     config_file = source / "config.json"
     if not config_file.is_file():
         raise LatentAudioError(f"{source} has no config.json: is it a finished run?")
@@ -101,6 +105,17 @@ def _export(args: argparse.Namespace) -> None:
     if name not in kinds:
         raise LatentAudioError(f"{source} holds a {name}, not one of {', '.join(kinds)}")
     model = load_component(kinds[name], source)
+    if args.calibrate is not None:
+        if name != "MelVAE":
+            raise LatentAudioError("--calibrate applies to a VAE only")
+        from latentaudio.data.sources import load_clips
+        from latentaudio.train.calibrate import latent_scaling_factor
+
+        clips, root, _ = load_clips(args.calibrate)
+        factor = latent_scaling_factor(model, [c for c in clips if c.split == "train"], root,
+                                       progress=not args.quiet)
+        model.register_to_config(scaling_factor=factor)
+        print(f"scaling_factor = {factor:.4f} (latent std {1 / factor:.4f})")
     dtype = torch.float32 if args.fp32 else torch.float16
     if dtype == torch.float16:
         model.half()  # not .to(): diffusers warns about .to() casts meant for inference
