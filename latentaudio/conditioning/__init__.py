@@ -1,0 +1,1 @@
+"""Conditioning: prompt parsing, text encoders, timing/tempo/key embedders."""

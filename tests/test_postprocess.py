@@ -1,0 +1,73 @@
+"""Mastering: exact length, fades, -14 LUFS within 0.1 LU, true peak at most -1 dBTP, silence."""
+
+import numpy as np
+import pytest
+
+from latentaudio.postprocess import (
+    MasteringConfig,
+    fade,
+    loudness,
+    master,
+    trim,
+    true_peak,
+)
+from tests.signals import sine
+
+RATE = 44_100
+
+
+def test_sine_is_normalised_to_minus_14_lufs():
+    out, report = master(sine(1000.0, seconds=3.0, amplitude=0.05), RATE)
+    assert loudness(out, RATE) == pytest.approx(-14.0, abs=0.1)
+    assert report.loudness_after == pytest.approx(-14.0, abs=0.1)
+    assert report.gain_db > 0 and not report.limited
+
+
+@pytest.mark.parametrize("target", [-23.0, -16.0, -9.0])
+def test_other_targets(target):
+    out, _ = master(sine(440.0, seconds=2.0, amplitude=0.3), RATE,
+                    config=MasteringConfig(target_lufs=target))
+    assert loudness(out, RATE) == pytest.approx(target, abs=0.1)
+
+
+def test_loud_peaky_audio_stays_under_minus_1_dbtp():
+    rng = np.random.default_rng(0)
+    clicks = np.zeros((2, RATE * 2), dtype=np.float32)
+    clicks[:, ::4410] = 1.0  # sharp full-scale impulses
+    noisy = clicks + 0.05 * rng.standard_normal(clicks.shape).astype(np.float32)
+    out, report = master(noisy, RATE, config=MasteringConfig(target_lufs=-8.0))
+    assert true_peak(out) <= -1.0 + 1e-6
+    assert report.limited
+
+
+def test_true_peak_sees_inter_sample_peaks():
+    # A quarter-rate sine sampled at 45 degrees: samples peak at 0.707, the waveform at 1.0.
+    n = np.arange(4000)
+    wav = np.sin(2 * np.pi * n / 4 + np.pi / 4)[None].astype(np.float32)
+    assert 20 * np.log10(np.abs(wav).max()) == pytest.approx(-3.0, abs=0.05)
+    assert true_peak(wav) == pytest.approx(0.0, abs=0.3)
+
+
+def test_silence_stays_silent():
+    out, report = master(np.zeros((2, RATE * 2), dtype=np.float32), RATE)
+    assert np.all(out == 0) and report.gain_db == 0.0
+    hiss = sine(440.0, seconds=2.0, amplitude=1e-5)  # about -100 LUFS: below the gate
+    out, report = master(hiss, RATE)
+    assert report.gain_db == 0.0
+
+
+def test_trim_and_fades():
+    wav = np.ones((2, 1000), dtype=np.float32)
+    assert trim(wav, 600).shape == (2, 600)
+    padded = trim(wav, 1500)
+    assert padded.shape == (2, 1500) and np.all(padded[:, 1000:] == 0)
+    faded = fade(wav, RATE, 0.001, 0.002)
+    assert faded[0, 0] == 0.0 and faded[0, -1] == pytest.approx(0.0, abs=1e-7)
+    assert faded[0, 500] == 1.0
+
+
+def test_short_clip_is_peak_limited_only():
+    out, report = master(sine(440.0, seconds=0.2, amplitude=1.0), RATE, samples=8820)
+    assert out.shape == (2, 8820)
+    assert np.isnan(report.loudness_before) and report.gain_db == 0.0
+    assert true_peak(out) <= -1.0 + 1e-6
