@@ -1,0 +1,1 @@
+"""Denoisers: networks that map (noisy latents, time, conditioning) to a prediction."""

@@ -1,0 +1,60 @@
+"""The default denoiser: diffusers' StableAudioDiTModel at a small size, plus our global
+conditioning embedder, saved and loaded as one diffusers component (``transformer``).
+
+Shapes: latents ``(B, C, T)``, time ``(B,)`` in [0, 1] -> prediction ``(B, C, T)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models import StableAudioDiTModel
+from diffusers.models.embeddings import get_1d_rotary_pos_embed
+from diffusers.models.modeling_utils import ModelMixin
+
+from latentaudio.conditioning.condition import Conditioning
+from latentaudio.conditioning.embedders import GlobalEmbedder
+
+
+class LatentDiT(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(
+        self,
+        latent_channels: int = 32,  # the VAE's latent channels
+        layers: int = 6,  # transformer blocks
+        heads: int = 4,  # query heads
+        key_value_heads: int = 2,  # grouped-query attention
+        head_dim: int = 64,  # width = heads * head_dim
+        text_dim: int = 384,  # the text encoder's width (MiniLM: 384)
+        cross_attention_dim: int = 256,  # text states are projected to this
+        global_dim: int = 256,  # global conditioning width
+        time_dim: int = 256,  # Fourier features of the flow time
+        max_seconds: float = 47.0,  # timing conditioning range
+    ) -> None:
+        super().__init__()
+        self.dit = StableAudioDiTModel(
+            sample_size=1024, in_channels=latent_channels, num_layers=layers,
+            attention_head_dim=head_dim, num_attention_heads=heads,
+            num_key_value_attention_heads=key_value_heads, out_channels=latent_channels,
+            cross_attention_dim=cross_attention_dim, time_proj_dim=time_dim,
+            global_states_input_dim=global_dim, cross_attention_input_dim=text_dim)
+        self.global_embedder = GlobalEmbedder(text_dim, global_dim, max_seconds)
+
+    def forward(self, latents: torch.Tensor, time: torch.Tensor, condition: Conditioning,
+                latent_mask: torch.Tensor | None = None) -> torch.Tensor:
+        batch, channels, frames = latents.shape
+        if channels != self.config.latent_channels or time.shape != (batch,):
+            raise ValueError(f"expected latents (B, {self.config.latent_channels}, T) and time "
+                             f"(B,), got {tuple(latents.shape)} and {tuple(time.shape)}")
+        # Rotary position embedding over the global token plus the frames, as diffusers'
+        # StableAudioPipeline builds it (rotary on half of each head's dimensions).
+        rotary = get_1d_rotary_pos_embed(self.config.head_dim // 2, frames + 1, use_real=True,
+                                         repeat_interleave_real=False)
+        rotary = tuple(part.to(latents.device, latents.dtype) for part in rotary)
+        global_states = self.global_embedder(condition.pooled.to(latents.dtype),
+                                             condition.globals)
+        return self.dit(latents, time.to(latents.dtype),
+                        encoder_hidden_states=condition.text_states.to(latents.dtype),
+                        global_hidden_states=global_states, rotary_embedding=rotary,
+                        attention_mask=latent_mask, encoder_attention_mask=condition.text_mask,
+                        return_dict=False)[0]

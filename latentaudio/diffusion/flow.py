@@ -1,0 +1,72 @@
+"""Rectified flow (Liu et al. 2023; Lipman et al. 2023): x_t = (1 - t) x_0 + t noise, and the
+network predicts the velocity v = noise - x_0. Sampling integrates dx/dt = v from t = 1 (noise)
+to t = 0 (data) with a diffusers scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from diffusers import DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler
+from tqdm.auto import tqdm
+
+from latentaudio.conditioning.condition import Conditioning
+from latentaudio.diffusion.guidance import Denoise, guided
+
+TRAIN_TIMESTEPS = 1000  # schedulers express t in [0, 1] as t * 1000
+
+
+def sample_time(batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Logit-normal(0, 1) flow times, which weight the middle of the path (Esser et al. 2024)."""
+    return torch.sigmoid(torch.randn(batch, generator=generator))
+
+
+def flow_loss(denoise: Denoise, x0: torch.Tensor, condition: Conditioning,
+              mask: torch.Tensor | None = None,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mean squared velocity error over real (``mask`` (B, T) True) latent frames."""
+    noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    time = sample_time(x0.shape[0], generator).to(x0.device, x0.dtype)
+    xt = (1 - time[:, None, None]) * x0 + time[:, None, None] * noise
+    error = (denoise(xt, time, condition).float() - (noise - x0).float()).pow(2)
+    if mask is None:
+        return error.mean()
+    weight = mask[:, None, :].float()
+    return (error * weight).sum() / (weight.sum() * error.shape[1]).clamp_min(1)
+
+
+SCHEDULERS: dict[str, Callable[[], object]] = {
+    "euler": lambda: FlowMatchEulerDiscreteScheduler(num_train_timesteps=TRAIN_TIMESTEPS,
+                                                     shift=1.0),
+    "dpm++": lambda: DPMSolverMultistepScheduler(
+        num_train_timesteps=TRAIN_TIMESTEPS, use_flow_sigmas=True,
+        prediction_type="flow_prediction", flow_shift=1.0, algorithm_type="dpmsolver++",
+        solver_order=2, final_sigmas_type="zero"),
+}
+
+
+def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator],
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """One generator per item (as EDM), so item i's noise does not depend on the batch size."""
+    if len(generators) != shape[0]:
+        raise ValueError(f"need one generator per item: {len(generators)} for {shape[0]}")
+    return torch.stack([torch.randn(shape[1:], generator=g, dtype=dtype) for g in generators])
+
+
+@torch.no_grad()
+def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
+           negative: Conditioning | None = None, *, steps: int = 12, guidance: float = 4.0,
+           scheduler: str = "dpm++", progress: bool = False) -> torch.Tensor:
+    """Integrate from ``noise`` (t = 1) to data (t = 0) in ``steps`` scheduler steps with CFG."""
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {scheduler!r}: use one of {', '.join(SCHEDULERS)}")
+    solver = SCHEDULERS[scheduler]()
+    solver.set_timesteps(steps)
+    negative = negative if negative is not None else condition.null_like()
+    x = noise
+    for timestep in tqdm(solver.timesteps, desc="denoising", unit="step", disable=not progress,
+                         leave=False):
+        time = torch.full((x.shape[0],), float(timestep) / TRAIN_TIMESTEPS, dtype=x.dtype)
+        velocity = guided(denoise, x, time, condition, negative, guidance)
+        x = solver.step(velocity, timestep, x).prev_sample
+    return x
