@@ -41,10 +41,7 @@ class TransformersTextEncoder(nn.Module):
         if not path.is_dir():
             raise LatentAudioError(f"no text-encoder folder at {path}")
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        if len(self.tokenizer) < MIN_VOCABULARY:
-            raise LatentAudioError(
-                f"the tokenizer in {path} has only {len(self.tokenizer)} tokens: its files are "
-                "incomplete (tokenizer.json / vocab), reinstall or re-export it")
+        check_tokenizer(self.tokenizer, str(path))
         if kind == "t5":
             from transformers import T5EncoderModel as Model
         elif kind == "clap":
@@ -56,16 +53,31 @@ class TransformersTextEncoder(nn.Module):
         self.dim = int(getattr(self.model.config, "hidden_size", 0)
                        or self.model.config.d_model)
 
-    @torch.no_grad()
     def forward(self, captions: list[str]) -> TextEmbedding:
-        tokens = self.tokenizer(captions, padding="max_length", truncation=True,
-                                max_length=self.max_tokens, return_tensors="pt")
-        output = self.model(input_ids=tokens["input_ids"],
-                            attention_mask=tokens["attention_mask"])
-        states = output.last_hidden_state
-        mask = tokens["attention_mask"].bool()
-        pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
-        return TextEmbedding(states, mask, nn.functional.normalize(pooled, dim=-1))
+        return encode_texts(self.tokenizer, self.model, captions, self.max_tokens)
+
+
+@torch.no_grad()
+def encode_texts(tokenizer, model: nn.Module, captions: list[str], max_tokens: int = 64
+                 ) -> TextEmbedding:
+    """Tokenise to ``max_tokens`` (padded), run the encoder, mean-pool over real tokens."""
+    tokens = tokenizer(captions, padding="max_length", truncation=True, max_length=max_tokens,
+                       return_tensors="pt")
+    device = next(model.parameters()).device
+    mask = tokens["attention_mask"].to(device)
+    states = model(input_ids=tokens["input_ids"].to(device), attention_mask=mask
+                   ).last_hidden_state.float()
+    mask = mask.bool()
+    pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
+    return TextEmbedding(states, mask, nn.functional.normalize(pooled, dim=-1))
+
+
+def check_tokenizer(tokenizer, where: str) -> None:
+    """Offline, transformers can hand back a near-empty tokenizer without raising."""
+    if len(tokenizer) < MIN_VOCABULARY:
+        raise LatentAudioError(
+            f"the tokenizer in {where} has only {len(tokenizer)} tokens: its files are "
+            "incomplete (tokenizer.json / vocab), reinstall or re-export it")
 
 
 class TinyTextEncoder(nn.Module):

@@ -1,0 +1,163 @@
+"""The text-to-audio generator: a diffusers pipeline whose ``__call__`` reads top to bottom.
+
+Components (one subfolder each in a model folder): ``vae`` (MelVAE), ``vocoder`` (Vocoder),
+``transformer`` (LatentDiT), ``text_encoder`` + ``tokenizer`` (transformers, MiniLM by default)
+and ``scheduler`` (a diffusers flow scheduler). Cost scales with the requested duration: only
+``ceil(seconds * 21.5)`` latent frames are denoised and decoded.
+
+Randomness comes only from the generators passed in (or one seed per sample), one per output, so
+sample *i* is the same whatever the batch size; nothing global is changed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline
+from tqdm.auto import tqdm
+
+from latentaudio.codec import LatentCodec
+from latentaudio.conditioning.condition import Conditioning
+from latentaudio.conditioning.embedders import GlobalInputs, key_index
+from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
+from latentaudio.conditioning.text import check_tokenizer, encode_texts
+from latentaudio.denoisers.dit import LatentDiT
+from latentaudio.diffusion.flow import TRAIN_TIMESTEPS, initial_noise
+from latentaudio.diffusion.guidance import guided
+from latentaudio.errors import LatentAudioError
+from latentaudio.postprocess import MasteringConfig, MasteringReport, master
+from latentaudio.vae import MelVAE
+from latentaudio.vocoder import Vocoder
+
+MIN_SECONDS, MAX_SECONDS = 0.5, 47.0
+DEFAULT_SECONDS = 10.0
+
+
+@dataclass
+class GenerationOutput:
+    audios: np.ndarray  # (B, 2, samples) float32, mastered
+    sample_rate: int
+    specs: list[PromptSpec]  # what each prompt was parsed into, after overrides
+    seeds: list[int | None]
+    mastering: list[MasteringReport]
+
+
+class LatentAudioPipeline(DiffusionPipeline):
+    model_cpu_offload_seq = "text_encoder->transformer->vae->vocoder"
+
+    def __init__(self, vae: MelVAE, vocoder: Vocoder, transformer: LatentDiT, text_encoder,
+                 tokenizer, scheduler) -> None:
+        super().__init__()
+        self.register_modules(vae=vae, vocoder=vocoder, transformer=transformer,
+                              text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
+        check_tokenizer(tokenizer, "the pipeline's tokenizer")
+        self.codec = LatentCodec(vae, vocoder)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.vae.config.sample_rate
+
+    # --------------------------------------------------------------------- conditioning
+    def encode_prompt(self, specs: list[PromptSpec], negative_prompt: str | None = None
+                      ) -> tuple[Conditioning, Conditioning]:
+        """``(condition, negative)`` for the parsed prompts; the negative is the null
+        conditioning, or the negative prompt's text with the same timing."""
+        text = encode_texts(self.tokenizer, self.text_encoder, [s.caption for s in specs])
+        globals_ = GlobalInputs(
+            seconds_start=torch.zeros(len(specs)),
+            seconds_total=torch.tensor([s.seconds for s in specs], dtype=torch.float32),
+            bpm=torch.tensor([s.bpm if s.bpm is not None else math.nan for s in specs],
+                             dtype=torch.float32),
+            key=torch.tensor([key_index(s.key) for s in specs], dtype=torch.long))
+        condition = Conditioning(text.states, text.mask, text.pooled, globals_)
+        negative = condition.null_like()
+        if negative_prompt:
+            words = encode_texts(self.tokenizer, self.text_encoder,
+                                 [negative_prompt] * len(specs))
+            negative = Conditioning(words.states, words.mask, words.pooled, negative.globals)
+        return condition, negative
+
+    # --------------------------------------------------------------------- generation
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str | list[str],
+        *,
+        seconds: float | None = None,
+        bpm: float | None = None,
+        key: str | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 12,
+        guidance_scale: float = 4.0,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        seeds: list[int] | None = None,
+        mastering: MasteringConfig | None = None,
+        progress: bool = True,
+    ) -> GenerationOutput:
+        # 1. Check inputs.
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if not prompts or not all(p.strip() for p in prompts):
+            raise LatentAudioError("the prompt is empty: describe the sound you want")
+        if num_inference_steps < 1:
+            raise LatentAudioError(f"steps must be at least 1, got {num_inference_steps}")
+
+        # 2. Parse prompts; explicit arguments override what the text says.
+        specs = []
+        for text in prompts:
+            spec = parse_prompt(text)
+            spec.seconds = seconds if seconds is not None else (spec.seconds or DEFAULT_SECONDS)
+            spec.bpm = bpm if bpm is not None else spec.bpm
+            spec.key = key if key is not None else spec.key
+            if not MIN_SECONDS <= spec.seconds <= MAX_SECONDS:
+                raise LatentAudioError(f"duration {spec.seconds:g} s is out of range: use "
+                                       f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
+            specs.append(spec)
+        if len({s.seconds for s in specs}) > 1:
+            raise LatentAudioError("prompts in one batch must ask for the same duration")
+
+        # 3. One generator per sample: passed in, or from seeds (item i depends only on its own).
+        if seeds is not None:
+            generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        elif isinstance(generator, list):
+            generators = generator
+        else:
+            generators = [generator or torch.Generator().manual_seed(0)] * len(specs)
+            if len(specs) > 1 and generator is not None:
+                raise LatentAudioError("pass one generator per prompt (or seeds) for a batch")
+        if len(generators) != len(specs):
+            raise LatentAudioError(f"{len(generators)} generators for {len(specs)} prompts")
+
+        # 4. Encode the prompts.
+        condition, negative = self.encode_prompt(specs, negative_prompt)
+
+        # 5. Prepare the initial noise for just the requested duration.
+        samples = round(specs[0].seconds * self.sample_rate)
+        frames = self.vae.latent_frames(self.codec.mel.config.num_frames(samples))
+        dtype = self.transformer.dtype
+        latents = initial_noise((len(specs), self.vae.config.latent_channels, frames),
+                                generators).to(dtype)
+
+        # 6. Denoise with classifier-free guidance.
+        self.scheduler.set_timesteps(num_inference_steps)
+        for timestep in tqdm(self.scheduler.timesteps, desc="denoising", unit="step",
+                             disable=not progress, leave=False):
+            time = torch.full((len(specs),), float(timestep) / TRAIN_TIMESTEPS, dtype=dtype)
+            velocity = guided(self.transformer, latents, time, condition, negative,
+                              guidance_scale)
+            latents = self.scheduler.step(velocity, timestep, latents).prev_sample
+
+        # 7. Decode: latents -> log-mel -> waveform.
+        audio = self.codec.decode(latents.float(), samples).numpy()
+
+        # 8. Post-process: exact length, fades, loudness, true-peak ceiling.
+        mastered, reports = [], []
+        for clip in audio:
+            out, report = master(clip, self.sample_rate, samples, mastering)
+            mastered.append(out)
+            reports.append(report)
+        return GenerationOutput(np.stack(mastered), self.sample_rate, specs,
+                                list(seeds) if seeds is not None else [None] * len(specs),
+                                reports)

@@ -1,0 +1,89 @@
+"""The pipeline with tiny components: shapes, determinism, batch independence, save -> load."""
+
+import numpy as np
+import pytest
+import torch
+
+from latentaudio.diffusion.flow import SCHEDULERS
+from latentaudio.errors import LatentAudioError
+from latentaudio.pipeline import LatentAudioPipeline
+from latentaudio.postprocess import true_peak
+
+
+def tiny_text_encoder():
+    """MiniLM's real tokenizer (from its package) in front of a 1-layer, 16-wide random BERT."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from latentaudio.conditioning.text import minilm_path
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
+                                 num_attention_heads=2, intermediate_size=32)).eval()
+    return model, tokenizer
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    from latentaudio.denoisers.dit import LatentDiT
+    from latentaudio.vae import MelVAE
+    from latentaudio.vocoder import Vocoder
+
+    torch.manual_seed(0)
+    text_encoder, tokenizer = tiny_text_encoder()
+    return LatentAudioPipeline(
+        vae=MelVAE(latent_channels=4, hidden_channels=16, encoder_blocks=1, decoder_blocks=1),
+        vocoder=Vocoder(hidden_channels=16, layers=1),
+        transformer=LatentDiT(latent_channels=4, layers=1, heads=2, key_value_heads=1,
+                              head_dim=8, text_dim=16, cross_attention_dim=16, global_dim=16,
+                              time_dim=16),
+        text_encoder=text_encoder, tokenizer=tokenizer, scheduler=SCHEDULERS["dpm++"]())
+
+
+def test_generates_exact_length_stereo_within_the_ceiling(pipe):
+    out = pipe("rain on a roof, 1.5 seconds", num_inference_steps=3, seeds=[1], progress=False)
+    assert out.audios.shape == (1, 2, round(1.5 * 44_100))
+    assert out.audios.dtype == np.float32 and out.sample_rate == 44_100
+    assert true_peak(out.audios[0]) <= -1.0 + 1e-6
+    assert out.specs[0].seconds == 1.5 and out.specs[0].caption == "rain on a roof"
+
+
+def test_same_seed_same_audio_and_batch_independence(pipe):
+    args = dict(seconds=1.0, num_inference_steps=2, progress=False)
+    alone = pipe("a dog", seeds=[7], **args).audios[0]
+    again = pipe("a dog", seeds=[7], **args).audios[0]
+    batch = pipe(["piano", "a dog", "rain"], seeds=[3, 7, 9], **args).audios
+    np.testing.assert_array_equal(alone, again)
+    np.testing.assert_allclose(batch[1], alone, atol=1e-5)
+    assert not np.allclose(batch[0], batch[1])
+
+
+def test_explicit_options_override_the_prompt(pipe):
+    out = pipe("piano at 90 bpm in C major, 3 seconds", seconds=1.0, bpm=120, key="A minor",
+               num_inference_steps=1, seeds=[0], progress=False)
+    spec = out.specs[0]
+    assert (spec.seconds, spec.bpm, spec.key) == (1.0, 120, "A minor")
+
+
+def test_negative_prompt_changes_the_result(pipe):
+    args = dict(seconds=1.0, num_inference_steps=2, seeds=[4], progress=False)
+    plain = pipe("piano", **args).audios
+    steered = pipe("piano", negative_prompt="dog", **args).audios
+    assert not np.allclose(plain, steered)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"prompt": "  "}, "prompt is empty"), ({"prompt": "x", "seconds": 600}, "out of range"),
+    ({"prompt": "x", "num_inference_steps": 0}, "at least 1"),
+    ({"prompt": ["a", "b"], "generator": torch.Generator()}, "one generator per prompt")])
+def test_bad_requests_are_clear(pipe, kwargs, message):
+    with pytest.raises(LatentAudioError, match=message):
+        pipe(**kwargs, progress=False)
+
+
+def test_save_load_round_trip(pipe, tmp_path):
+    pipe.save_pretrained(tmp_path / "model")
+    loaded = LatentAudioPipeline.from_pretrained(tmp_path / "model")
+    args = dict(seconds=1.0, num_inference_steps=2, seeds=[11], progress=False)
+    np.testing.assert_allclose(loaded("a dog on a roof", **args).audios,
+                               pipe("a dog on a roof", **args).audios, atol=1e-6)
