@@ -238,3 +238,22 @@ def test_train_export_writes_fp16_and_calibrates(capsys, tmp_path):
     weights = load_file(target / "diffusion_pytorch_model.safetensors")
     assert {tensor.dtype for tensor in weights.values()} == {torch.float16}
     assert MelVAE.from_pretrained(target).config.scaling_factor == config["scaling_factor"]
+
+
+def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
+    data = tmp_path / "data"
+    for i, freq in enumerate((220, 440, 880)):
+        save_audio(data / f"{i}.wav", sine(freq, seconds=1.2))
+        (data / f"{i}.txt").write_text(f"a steady tone at {freq} hertz, 100 bpm, A minor")
+    common = ["--data", str(data), "--config", "tiny", "--steps", "2", "--batch-size", "2",
+              "--precision", "no", "-q"]
+    code, out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae"), "--seconds",
+                         "0.5", *common)
+    assert code == 0, err
+    assert (tmp_path / "vae" / "final" / "config.json").is_file()
+    code, out, err = run(capsys, "train", "diffusion", "--out", str(tmp_path / "dit"),
+                         "--codec", str(tiny_model), "--text-encoder", "tiny", "--seconds",
+                         "1.0", *common)
+    assert code == 0, err
+    assert (tmp_path / "dit" / "final" / "config.json").is_file()
+    assert list((tmp_path / "dit" / "latents-cache").glob("*.safetensors"))

@@ -47,12 +47,26 @@ def _model_config(kind: str, name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def _latent_cache(args: argparse.Namespace):
+    """Whole-clip latents of the codec's VAE, computed once and kept in the run folder."""
+    import hashlib
+
+    from latentaudio.codec import LatentCodec
+    from latentaudio.data.dataset import FeatureCache
+
+    codec = LatentCodec.from_pretrained(args.codec, griffin_lim_only=True)
+    weights = sorted((args.codec / "vae").glob("*.safetensors"))
+    digest = hashlib.sha1(b"".join(p.read_bytes() for p in weights)).hexdigest()[:12]
+    return FeatureCache(lambda audio: codec.encode(audio[None])[0], codec.vae.latent_rate,
+                        args.out / "latents-cache", f"vae-{digest}")
+
+
 def _run(args: argparse.Namespace, kind: str) -> None:
     from latentaudio.data.dataset import ClipDataset
     from latentaudio.data.sources import load_clips
     from latentaudio.mel import MelSpectrogram
     from latentaudio.train.loop import TrainConfig, train
-    from latentaudio.train.tasks import VAETask, VocoderTask
+    from latentaudio.train.tasks import DiffusionTask, VAETask, VocoderTask
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
@@ -61,12 +75,20 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     print(f"data: {report}; training on {len(train_clips)} train-split clips")
     config = _model_config(kind, args.config)
     mel = MelSpectrogram()
+    features, gain = None, (-12.0, 0.0)
     if kind == "vae":
         task = VAETask(MelVAE(**config), mel)
-    else:
+    elif kind == "vocoder":
         task = VocoderTask(Vocoder(**config), mel)
-    dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=(-12.0, 0.0),
-                          seed=args.seed)
+    else:
+        from latentaudio.conditioning.text import build_text_encoder
+        from latentaudio.denoisers.dit import LatentDiT
+
+        task = DiffusionTask(LatentDiT(**config), build_text_encoder(args.text_encoder),
+                             seed=args.seed)
+        features, gain = _latent_cache(args), None
+    dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=gain,
+                          features=features, seed=args.seed)
     train_config = TrainConfig(args.out, max_steps=args.steps, batch_size=args.batch_size,
                                learning_rate=args.lr, checkpoint_minutes=args.checkpoint_minutes,
                                mixed_precision=args.precision, num_workers=args.workers,
@@ -124,13 +146,25 @@ def _export(args: argparse.Namespace) -> None:
     print(f"exported {name} ({dtype}) to {args.to}: {size:.1f} MB")
 
 
+def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
+    _common_arguments(parser, "dit", 10.0, 16)
+    parser.add_argument("--codec", type=Path, required=True,
+                        help="model folder whose vae/ makes the latents (e.g. "
+                        "checkpoints/latentaudio-small)")
+    parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "tiny"],
+                        help="caption encoder (default: %(default)s)")
+
+
 ACTIONS = [
     Command("vae", "train the stereo mel-VAE",
             lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
     Command("vocoder", "train the mel-to-waveform vocoder",
             lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
+    Command("diffusion", "train the text-conditioned latent denoiser (DiT)",
+            _diffusion_arguments, lambda a: _run(a, "dit")),
     Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
             _export_arguments, _export),
 ]
-COMMANDS = [Command("train", "train the VAE or the vocoder (resumable; see train ACTION --help)",
+COMMANDS = [Command("train", "train the VAE, the vocoder or the denoiser (resumable; see train "
+                    "ACTION --help)",
                     lambda parser: add_actions(parser, ACTIONS), None)]

@@ -1,11 +1,18 @@
-"""What each model learns: the mel-VAE (reconstruction + KL) and the vocoder (spectral losses)."""
+"""What each model learns: the mel-VAE (reconstruction + KL), the vocoder (spectral losses) and
+the denoiser (rectified flow on latents)."""
 
 from __future__ import annotations
+
+import math
 
 import auraloss
 import torch
 from torch import nn
 
+from latentaudio.conditioning.condition import Conditioning
+from latentaudio.conditioning.embedders import GlobalInputs, key_index
+from latentaudio.conditioning.prompt import parse_prompt
+from latentaudio.diffusion.flow import flow_loss
 from latentaudio.mel import MelSpectrogram
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
@@ -74,3 +81,40 @@ class VocoderTask:
         loss = self.mel_weight * mel_l1 + stft
         return loss, {"loss": loss.detach(), "mel_l1": mel_l1.detach(),
                       "mr_stft": stft.detach()}
+
+
+class DiffusionTask:
+    """Rectified-flow loss on VAE latents, conditioned on caption text, timing, tempo and key,
+    with conditioning dropout (10% of items lose text, tempo and key together) so one network
+    also learns the unconditional branch classifier-free guidance needs."""
+
+    def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0) -> None:
+        self.model = model
+        self.text_encoder = text_encoder
+        self.dropout = dropout
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def prepare(self, batch: dict) -> dict:
+        specs = [parse_prompt(caption) for caption in batch["caption"]]
+        text = self.text_encoder([spec.caption for spec in specs])
+        # Labels from the manifest are exact; fall back on what the caption itself says.
+        bpm = torch.tensor([b if b == b else (s.bpm if s.bpm is not None else math.nan)
+                            for b, s in zip(batch["bpm"].tolist(), specs, strict=True)])
+        keys = torch.tensor([key_index(k or s.key) for k, s in zip(batch["key"], specs,
+                                                                     strict=True)])
+        condition = Conditioning(text.states, text.mask, text.pooled, GlobalInputs(
+            batch["seconds_start"].float(), batch["seconds_total"].float(), bpm.float(), keys))
+        keep = torch.rand(len(specs), generator=self.generator) >= self.dropout
+        return {"latents": batch["features"], "mask": batch["mask"],
+                "condition": condition.drop(keep)}
+
+    def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
+        mask = inputs["mask"]
+
+        def denoise(x, time, condition):
+            return model(x, time, condition, latent_mask=mask)
+
+        loss = flow_loss(denoise, inputs["latents"], inputs["condition"], mask,
+                         generator=self.generator)
+        return loss, {"loss": loss.detach()}
