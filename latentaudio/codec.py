@@ -29,7 +29,7 @@ def load_component(cls, folder: str | os.PathLike, dtype: torch.dtype = torch.fl
         raise LatentAudioError(
             f"no {cls.__name__} checkpoint at {folder} (expected config.json and a "
             "safetensors file): pass --checkpoint DIR or train one with 'latentaudio train'")
-    return cls.from_pretrained(folder, torch_dtype=dtype).eval()
+    return cls.from_pretrained(folder, dtype=dtype).eval()
 
 
 class LatentCodec:

@@ -25,7 +25,7 @@ from latentaudio.conditioning.embedders import GlobalInputs, key_index
 from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers.dit import LatentDiT
-from latentaudio.diffusion.flow import TRAIN_TIMESTEPS, initial_noise
+from latentaudio.diffusion.flow import SCHEDULERS, TRAIN_TIMESTEPS, initial_noise
 from latentaudio.diffusion.guidance import guided
 from latentaudio.errors import LatentAudioError
 from latentaudio.postprocess import MasteringConfig, MasteringReport, master
@@ -95,6 +95,7 @@ class LatentAudioPipeline(DiffusionPipeline):
         generator: torch.Generator | list[torch.Generator] | None = None,
         seeds: list[int] | None = None,
         mastering: MasteringConfig | None = None,
+        scheduler: str | None = None,
         progress: bool = True,
     ) -> GenerationOutput:
         # 1. Check inputs.
@@ -103,6 +104,9 @@ class LatentAudioPipeline(DiffusionPipeline):
             raise LatentAudioError("the prompt is empty: describe the sound you want")
         if num_inference_steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {num_inference_steps}")
+        if scheduler is not None and scheduler not in SCHEDULERS:
+            raise LatentAudioError(f"unknown scheduler {scheduler!r}: use one of "
+                                   f"{', '.join(SCHEDULERS)}")
 
         # 2. Parse prompts; explicit arguments override what the text says.
         specs = []
@@ -140,14 +144,16 @@ class LatentAudioPipeline(DiffusionPipeline):
         latents = initial_noise((len(specs), self.vae.config.latent_channels, frames),
                                 generators).to(dtype)
 
-        # 6. Denoise with classifier-free guidance.
-        self.scheduler.set_timesteps(num_inference_steps)
-        for timestep in tqdm(self.scheduler.timesteps, desc="denoising", unit="step",
+        # 6. Denoise with classifier-free guidance (a named scheduler replaces the folder's for
+        #    this call only).
+        solver = SCHEDULERS[scheduler]() if scheduler else self.scheduler
+        solver.set_timesteps(num_inference_steps)
+        for timestep in tqdm(solver.timesteps, desc="denoising", unit="step",
                              disable=not progress, leave=False):
             time = torch.full((len(specs),), float(timestep) / TRAIN_TIMESTEPS, dtype=dtype)
             velocity = guided(self.transformer, latents, time, condition, negative,
                               guidance_scale)
-            latents = self.scheduler.step(velocity, timestep, latents).prev_sample
+            latents = solver.step(velocity, timestep, latents).prev_sample
 
         # 7. Decode: latents -> log-mel -> waveform.
         audio = self.codec.decode(latents.float(), samples).numpy()

@@ -247,13 +247,69 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
         (data / f"{i}.txt").write_text(f"a steady tone at {freq} hertz, 100 bpm, A minor")
     common = ["--data", str(data), "--config", "tiny", "--steps", "2", "--batch-size", "2",
               "--precision", "no", "-q"]
-    code, out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae"), "--seconds",
+    code, _out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae"), "--seconds",
                          "0.5", *common)
     assert code == 0, err
     assert (tmp_path / "vae" / "final" / "config.json").is_file()
-    code, out, err = run(capsys, "train", "diffusion", "--out", str(tmp_path / "dit"),
+    code, _, err = run(capsys, "train", "diffusion", "--out", str(tmp_path / "dit"),
                          "--codec", str(tiny_model), "--text-encoder", "tiny", "--seconds",
                          "1.0", *common)
     assert code == 0, err
     assert (tmp_path / "dit" / "final" / "config.json").is_file()
     assert list((tmp_path / "dit" / "latents-cache").glob("*.safetensors"))
+
+
+@pytest.fixture
+def tiny_generator(tmp_path, tiny_model):
+    """'train assemble' of the tiny codec, a tiny MiniLM-width denoiser and MiniLM itself."""
+    from latentaudio.denoisers.dit import LatentDiT
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    LatentDiT(latent_channels=8, layers=1, heads=2, key_value_heads=1, head_dim=8,
+              cross_attention_dim=16, global_dim=16, time_dim=16).save_pretrained(
+        tmp_path / "dit-run" / "final")
+    folder = tmp_path / "generator"
+    code = cli.main(["train", "assemble", "--codec", str(tiny_model), "--transformer",
+                     str(tmp_path / "dit-run"), "--to", str(folder)])
+    assert code == 0
+    return folder
+
+
+def test_generate_end_to_end_is_deterministic(capsys, tmp_path, tiny_generator):
+    import json
+
+    capsys.readouterr()
+    argv = ["generate", "rain on a tin roof, 1.5 seconds", "--checkpoint", str(tiny_generator),
+            "--steps", "2", "--seed", "5", "-q"]
+    code, _out, err = run(capsys, *argv, "-o", str(tmp_path / "a.flac"))
+    assert code == 0, err
+    first = (tmp_path / "a.flac").read_bytes()
+    code, _, _ = run(capsys, *argv, "-o", str(tmp_path / "b.flac"))
+    assert (tmp_path / "b.flac").read_bytes() == first  # same seed and settings, same bytes
+    sidecar = json.loads((tmp_path / "a.flac.json").read_text())
+    assert sidecar["seed"] == 5 and sidecar["seconds"] == 1.5
+    assert sidecar["caption"] == "rain on a tin roof" and sidecar["model"]["id"] == "generator"
+    assert load_audio(tmp_path / "a.flac").shape == (2, round(1.5 * 44_100))
+
+
+def test_generate_several_with_default_names(capsys, tmp_path, tiny_generator, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _out, _ = run(capsys, "generate", "a dog barking", "--checkpoint", str(tiny_generator),
+                       "--steps", "1", "--seconds", "1", "--seed", "3", "-n", "2",
+                       "--format", "ogg", "-q")
+    assert code == 0
+    assert (tmp_path / "a-dog-barking-s3.ogg").is_file()
+    assert (tmp_path / "a-dog-barking-s4.ogg.json").is_file()
+
+
+def test_generate_errors_are_one_line(capsys, tmp_path, tiny_generator):
+    capsys.readouterr()
+    code, _, err = run(capsys, "generate", "rain", "--checkpoint", str(tmp_path / "none"))
+    _assert_one_line_error(code, err, "no generator at")
+    code, _, err = run(capsys, "generate", "rain", "--checkpoint", str(tiny_generator),
+                       "--seconds", "900")
+    _assert_one_line_error(code, err, "out of range")
+    code, _, err = run(capsys, "generate", "rain", "--checkpoint", str(tiny_generator),
+                       "--key", "Z minor")
+    _assert_one_line_error(code, err, "not a key")

@@ -12,14 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from latentaudio import __version__
-from latentaudio.cli import audio, corpus, train
+from latentaudio.cli import audio, corpus, generate, train
 from latentaudio.cli.common import Parser, add_common_options
 from latentaudio.errors import LatentAudioError
 
-COMMANDS = [*audio.COMMANDS, *corpus.COMMANDS, *train.COMMANDS]
+COMMANDS = [*generate.COMMANDS, *audio.COMMANDS, *corpus.COMMANDS, *train.COMMANDS]
 
 EPILOG = """\
 examples:
+  latentaudio generate "heavy rain on a tin roof" --seconds 8
   latentaudio demo                            render a phrase, rebuild it from its mel
   latentaudio reconstruct in.mp3 -o out.wav   audio -> latents -> audio
   latentaudio info clip.flac                  rate, channels, length, level of a file

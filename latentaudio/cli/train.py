@@ -155,6 +155,43 @@ def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
                         help="caption encoder (default: %(default)s)")
 
 
+def _assemble_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--codec", type=Path, required=True,
+                        help="folder with the exported vae/ and vocoder/")
+    parser.add_argument("--transformer", type=Path, required=True,
+                        help="a diffusion run folder (its final/) or an exported transformer")
+    parser.add_argument("--to", type=Path, required=True,
+                        help="the generator folder to write (e.g. checkpoints/latentaudio-small)")
+
+
+def _assemble(args: argparse.Namespace) -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    from latentaudio.codec import load_component
+    from latentaudio.conditioning.text import minilm_path
+    from latentaudio.denoisers.dit import LatentDiT
+    from latentaudio.diffusion.flow import SCHEDULERS
+    from latentaudio.pipeline import LatentAudioPipeline
+    from latentaudio.vae import MelVAE
+    from latentaudio.vocoder import Vocoder
+
+    source = args.transformer / "final" if (args.transformer / "final").is_dir() \
+        else args.transformer
+    text_path = minilm_path()
+    pipe = LatentAudioPipeline(
+        vae=load_component(MelVAE, args.codec / "vae"),
+        vocoder=load_component(Vocoder, args.codec / "vocoder"),
+        transformer=load_component(LatentDiT, source),
+        text_encoder=AutoModel.from_pretrained(text_path, local_files_only=True),
+        tokenizer=AutoTokenizer.from_pretrained(text_path, local_files_only=True),
+        scheduler=SCHEDULERS["dpm++"]())
+    for component in (pipe.vae, pipe.vocoder, pipe.transformer, pipe.text_encoder):
+        component.half()  # fp16 on disk; loaded back as fp32
+    pipe.save_pretrained(args.to, safe_serialization=True)
+    size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
+    print(f"wrote the generator to {args.to}: {size:.1f} MB")
+
+
 ACTIONS = [
     Command("vae", "train the stereo mel-VAE",
             lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
@@ -162,6 +199,8 @@ ACTIONS = [
             lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
     Command("diffusion", "train the text-conditioned latent denoiser (DiT)",
             _diffusion_arguments, lambda a: _run(a, "dit")),
+    Command("assemble", "put codec, denoiser and text encoder together as one generator folder",
+            _assemble_arguments, _assemble),
     Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
             _export_arguments, _export),
 ]

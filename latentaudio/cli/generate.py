@@ -1,0 +1,112 @@
+"""``latentaudio generate``: prompt in, mastered audio files (and JSON sidecars) out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+from pathlib import Path
+
+from latentaudio.cli.common import Command, positive_float, positive_int
+from latentaudio.errors import LatentAudioError
+
+EXAMPLES = """\
+examples:
+  latentaudio generate "heavy rain on a tin roof" --seconds 8
+  latentaudio generate "upbeat rock groove with distorted guitar, 128 bpm, E minor" -n 3
+  latentaudio generate "calm ambient pad" --negative "drums" --cfg 5 -o pad.flac
+
+The prompt may carry its own tags ("10 seconds", "120 bpm", "A minor"); --seconds, --bpm and
+--key override them. The same prompt, seed and settings give the same bytes."""
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    parser.add_argument("prompt", help="what to generate, in words")
+    parser.add_argument("--seconds", type=positive_float, default=None,
+                        help="duration, 0.5 to 47 (default: from the prompt, else 10)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed (default: a fresh one, written to the sidecar)")
+    parser.add_argument("-n", "--count", type=positive_int, default=1,
+                        help="how many variations (seeds seed, seed+1, ...)")
+    parser.add_argument("--steps", type=positive_int, default=12,
+                        help="denoising steps (default: %(default)s)")
+    parser.add_argument("--cfg", type=float, default=4.0,
+                        help="classifier-free guidance scale; 1 = none (default: %(default)s)")
+    parser.add_argument("--negative", default=None, help="what the audio should not be like")
+    parser.add_argument("--bpm", type=positive_float, default=None, help="tempo for music")
+    parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
+    parser.add_argument("--lufs", type=float, default=-14.0,
+                        help="loudness target in LUFS (default: %(default)s)")
+    parser.add_argument("--scheduler", choices=["dpm++", "euler"], default="dpm++",
+                        help="sampler (default: %(default)s)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="model folder (default: the shipped checkpoints/latentaudio-small)")
+    parser.add_argument("-o", "--out", type=Path, default=None,
+                        help="output file (default: from the prompt and seed, in this folder)")
+    parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default=None,
+                        help="audio format (default: from --out's extension, else wav)")
+
+
+def _slug(text: str) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return words[:48].rstrip("-") or "clip"
+
+
+def _outputs(args: argparse.Namespace, seeds: list[int]) -> list[Path]:
+    suffix = f".{args.format}" if args.format else (args.out.suffix if args.out else ".wav")
+    if args.out is None:
+        return [Path(f"{_slug(args.prompt)}-s{seed}{suffix}") for seed in seeds]
+    base = args.out.with_suffix(suffix)
+    if len(seeds) == 1:
+        return [base]
+    return [base.with_name(f"{base.stem}-{i + 1}{suffix}") for i in range(len(seeds))]
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from latentaudio import __version__
+    from latentaudio.audio import save_audio
+    from latentaudio.generation import load_pipeline, model_identity
+    from latentaudio.postprocess import MasteringConfig
+
+    if args.key is not None:
+        from latentaudio.data.theory import Key
+
+        try:
+            args.key = Key.parse(args.key).name
+        except ValueError as error:
+            raise LatentAudioError(str(error)) from None
+    from latentaudio.pipeline import MAX_SECONDS, MIN_SECONDS
+
+    if args.seconds is not None and not MIN_SECONDS <= args.seconds <= MAX_SECONDS:
+        raise LatentAudioError(f"duration {args.seconds:g} s is out of range: use "
+                               f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
+    pipe, folder = load_pipeline(args.checkpoint)
+    first = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    seeds = [first + i for i in range(args.count)]
+    paths = _outputs(args, seeds)
+    result = pipe([args.prompt] * len(seeds), seconds=args.seconds, bpm=args.bpm, key=args.key,
+                  negative_prompt=args.negative, num_inference_steps=args.steps,
+                  guidance_scale=args.cfg, seeds=seeds,
+                  mastering=MasteringConfig(target_lufs=args.lufs), scheduler=args.scheduler,
+                  progress=not args.quiet)
+    identity = model_identity(folder)
+    for path, audio, spec, seed, report in zip(paths, result.audios, result.specs, seeds,
+                                               result.mastering, strict=True):
+        written = save_audio(path, audio, format=args.format)
+        sidecar = {
+            "prompt": args.prompt, "caption": spec.caption, "seconds": spec.seconds,
+            "bpm": spec.bpm, "key": spec.key, "genre": spec.genre, "seed": seed,
+            "steps": args.steps, "cfg": args.cfg, "negative": args.negative,
+            "scheduler": args.scheduler, "lufs_target": args.lufs,
+            "lufs_measured": round(report.loudness_after, 2),
+            "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
+            "model": identity, "latentaudio_version": __version__}
+        written.with_suffix(written.suffix + ".json").write_text(
+            json.dumps(sidecar, indent=2) + "\n")
+        print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
+
+
+COMMANDS = [Command("generate", "generate audio from a text prompt", _arguments, _generate)]

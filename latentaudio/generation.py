@@ -1,0 +1,55 @@
+"""Loading the generator from a model folder, and naming it for sidecars."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from latentaudio.codec import DEFAULT_MODEL
+from latentaudio.errors import LatentAudioError
+
+
+def load_pipeline(folder: str | os.PathLike | None = None):
+    """The pipeline in ``folder`` (default: the shipped model), in fp32 for the CPU."""
+    from latentaudio.pipeline import LatentAudioPipeline
+
+    folder = Path(folder or DEFAULT_MODEL)
+    if not (folder / "model_index.json").is_file():
+        raise LatentAudioError(
+            f"no generator at {folder} (model_index.json missing): pass --checkpoint DIR, or "
+            "build one with 'latentaudio train assemble'")
+    with _quiet_loading():
+        pipe = LatentAudioPipeline.from_pretrained(folder, dtype=torch.float32)
+    return pipe, folder
+
+
+@contextmanager
+def _quiet_loading():
+    """No per-file loading bars from diffusers and transformers for a local folder that loads in
+    a second; their settings are restored afterwards."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    states = [(lib, lib.is_progress_bar_enabled()) for lib in (diffusers_logging,
+                                                                transformers_logging)]
+    for lib, _ in states:
+        lib.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for lib, enabled in states:
+            if enabled:
+                lib.enable_progress_bar()
+
+
+def model_identity(folder: str | os.PathLike) -> dict:
+    """The folder's name and a hash of its denoiser weights, for provenance."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for weights in sorted((folder / "transformer").glob("*.safetensors")):
+        digest.update(weights.read_bytes())
+    return {"id": folder.name, "transformer_sha256": digest.hexdigest()[:16]}
