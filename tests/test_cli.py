@@ -251,6 +251,9 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
                          "0.5", *common)
     assert code == 0, err
     assert (tmp_path / "vae" / "final" / "config.json").is_file()
+    code, out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae2"), "--seconds",
+                         "0.5", "--init", str(tmp_path / "vae" / "final"), *common)
+    assert code == 0 and "starting from the weights" in out, err
     code, _, err = run(capsys, "train", "diffusion", "--out", str(tmp_path / "dit"),
                          "--codec", str(tiny_model), "--text-encoder", "tiny", "--seconds",
                          "1.0", *common)

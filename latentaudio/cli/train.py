@@ -37,6 +37,9 @@ def _common_arguments(parser: argparse.ArgumentParser, kind: str, seconds: float
     parser.add_argument("--workers", type=int, default=0,
                         help="data-loading processes (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, default=None, metavar="FOLDER",
+                        help="start from these weights (an exported component folder) instead "
+                        "of random ones; ignored when the run folder already has a checkpoint")
 
 
 def _model_config(kind: str, name: str) -> dict:
@@ -61,6 +64,31 @@ def _latent_cache(args: argparse.Namespace):
                         args.out / "latents-cache", f"vae-{digest}")
 
 
+def _init_config(folder: Path, config: dict) -> dict:
+    """The architecture of the weights we start from wins over --config."""
+    path = folder / "config.json"
+    if not path.is_file():
+        raise LatentAudioError(f"--init {folder}: no config.json there")
+    saved = json.loads(path.read_text())
+    return {k: v for k, v in saved.items() if not k.startswith("_")} | {
+        k: v for k, v in config.items() if k not in saved}
+
+
+def _load_init(model, folder: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise LatentAudioError(f"--init {folder}: no safetensors weights there")
+    state = {k: v.to(torch.float32) for f in files for k, v in load_file(str(f)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise LatentAudioError(f"--init {folder} does not fit this model ({len(missing)} "
+                               f"missing, {len(unexpected)} unexpected tensors)")
+    print(f"starting from the weights in {folder}")
+
+
 def _run(args: argparse.Namespace, kind: str) -> None:
     from latentaudio.data.dataset import ClipDataset
     from latentaudio.data.sources import load_clips
@@ -76,6 +104,8 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     config = _model_config(kind, args.config)
     mel = MelSpectrogram()
     features, gain = None, (-12.0, 0.0)
+    if args.init is not None:
+        config = _init_config(args.init, config)
     if kind == "vae":
         task = VAETask(MelVAE(**config), mel)
     elif kind == "vocoder":
@@ -87,6 +117,8 @@ def _run(args: argparse.Namespace, kind: str) -> None:
         task = DiffusionTask(LatentDiT(**config), build_text_encoder(args.text_encoder),
                              seed=args.seed)
         features, gain = _latent_cache(args), None
+    if args.init is not None:
+        _load_init(task.model, args.init)
     dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=gain,
                           features=features, seed=args.seed)
     train_config = TrainConfig(args.out, max_steps=args.steps, batch_size=args.batch_size,
