@@ -19,6 +19,7 @@ from typing import Protocol
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import DataLoaderConfiguration, set_seed
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.optimization import get_scheduler
@@ -81,6 +82,10 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "train_config.json").write_text(json.dumps(
         {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}, indent=2))
+    # accelerate keeps its state in a process-wide singleton that refuses a second run with
+    # another precision in the same process (two trainings in one script or test session);
+    # each run owns its accelerator, so start from a clean state (accelerate's own tests do).
+    AcceleratorState._reset_state(reset_partial_state=True)
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
