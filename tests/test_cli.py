@@ -126,14 +126,24 @@ def test_info(capsys, tmp_path):
     assert "48000 Hz, 1 ch, 1.00 s, peak -6.0 dBFS" in out
 
 
-def test_demo_writes_both_files(capsys, tmp_path):
-    code, out, _ = run(capsys, "demo", "-o", str(tmp_path), "--iters", "2", "-q")
-    assert code == 0
-    for name in ("original.wav", "griffin_lim.wav"):
+def test_demo_without_a_codec_runs_griffin_lim(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "-o", str(tmp_path), "--iters", "2", "-q",
+                       "--checkpoint", str(tmp_path / "no-model"))
+    assert code == 0 and "only the Griffin-Lim baseline" in out
+    for name in ("original.wav", "griffin-lim.wav"):
         assert str(tmp_path / name) in out
         audio = load_audio(tmp_path / name)
         assert audio.shape[0] == 2 and audio.shape[1] > 44_100 * 5
         assert np.abs(audio).max() > 0.05
+
+
+def test_demo_with_a_codec_compares_all_three(capsys, tmp_path, tiny_model):
+    code, out, _ = run(capsys, "demo", "-o", str(tmp_path / "out"), "--iters", "2", "-q",
+                       "--checkpoint", str(tiny_model))
+    assert code == 0
+    for name in ("griffin-lim", "vocoder", "vae-round-trip"):
+        assert (tmp_path / "out" / f"{name}.wav").is_file()
+    assert "vae round trip" in out
 
 
 def test_python_dash_m_entry_point():
