@@ -79,6 +79,7 @@ def test_stopped_run_resumes_from_its_last_state(tones, tmp_path):
     with pytest.raises(KeyboardInterrupt, match="stopped at step 6"):
         train(task, data, config, progress=False)
     assert latest_checkpoint(tmp_path / "run").name == "step-00000006"
+    assert (tmp_path / "run" / "ema" / "config.json").is_file()  # usable before the run ends
 
     resumed = _vae_task()
     train(resumed, data, config, progress=False)

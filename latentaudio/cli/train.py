@@ -134,7 +134,8 @@ def _run(args: argparse.Namespace, kind: str) -> None:
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN", type=Path,
-                        help="a run folder (its final/) or a model folder")
+                        help="a run folder (its final/, else the EMA weights of its latest "
+                        "checkpoint in ema/) or a model folder")
     parser.add_argument("--to", type=Path, required=True,
                         help="destination component folder, e.g. checkpoints/latentaudio-small/vae")
     parser.add_argument("--fp32", action="store_true", help="keep fp32 (default: fp16)")
@@ -150,7 +151,8 @@ def _export(args: argparse.Namespace) -> None:
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    source = args.run_dir / "final" if (args.run_dir / "final").is_dir() else args.run_dir
+    source = next((args.run_dir / name for name in ("final", "ema")
+                   if (args.run_dir / name / "config.json").is_file()), args.run_dir)
     config_file = source / "config.json"
     if not config_file.is_file():
         raise LatentAudioError(f"{source} has no config.json: is it a finished run?")

@@ -3,7 +3,8 @@
 Resumable: the full state (model, optimiser, schedule, EMA, step, RNG) is saved every
 ``checkpoint_minutes`` and when the run is interrupted (Ctrl-C, SIGTERM), and a restart with the
 same ``out_dir`` continues from the latest checkpoint, so a kill loses at most one interval.
-The EMA weights are exported as a diffusers-format folder (``out_dir/final``) at the end.
+The EMA weights are exported as a diffusers-format folder at every checkpoint (``out_dir/ema``)
+and at the end (``out_dir/final``).
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
         accelerator.save_state(str(path))
         for old in sorted((out_dir / "checkpoints").glob("step-*"))[:-config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
+        # The EMA weights so far, usable at once ('train export RUN') even if the run never ends.
+        export_ema(accelerator.unwrap_model(model), ema, out_dir / "ema")
 
     interrupted = []
     previous = signal.signal(signal.SIGTERM, lambda *_: interrupted.append(True))
