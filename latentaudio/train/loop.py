@@ -167,7 +167,7 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
         signal.signal(signal.SIGTERM, previous)
         save()
     if interrupted:
-        raise KeyboardInterrupt(f"stopped at step {counter.step}; rerun to resume")
+        raise KeyboardInterrupt(f"stopped at step {counter.step}")
     return export_ema(accelerator.unwrap_model(model), ema, out_dir / "final")
 
 
