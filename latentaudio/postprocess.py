@@ -71,19 +71,24 @@ def true_peak(wav: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
 
 
-def limit_true_peak(wav: np.ndarray, sample_rate: int, ceiling_dbtp: float) -> np.ndarray:
+def limit_true_peak(wav: np.ndarray, sample_rate: int, ceiling_dbtp: float
+                    ) -> tuple[np.ndarray, float, bool]:
     """Bring the true peak to at most ``ceiling_dbtp`` with a limiter (pedalboard's), then a
-    final static trim, which guarantees the ceiling whatever the limiter's overshoot."""
-    if true_peak(wav) <= ceiling_dbtp:
-        return wav
+    final static trim, which guarantees the ceiling whatever the limiter's overshoot. Returns
+    ``(audio, true peak in dBTP, whether it had to act)``."""
+    peak = true_peak(wav)
+    if peak <= ceiling_dbtp:
+        return wav, peak, False
     from pedalboard import Limiter
 
     limited = Limiter(threshold_db=ceiling_dbtp - 0.5, release_ms=60.0)(
         wav.astype(np.float32), sample_rate)
-    excess = true_peak(limited) - ceiling_dbtp
-    if excess > 0:
-        limited = limited * 10 ** (-(excess + 0.01) / 20)
-    return limited.astype(np.float32)
+    peak = true_peak(limited)
+    if peak > ceiling_dbtp:
+        trim_db = peak - ceiling_dbtp + 0.01
+        limited = limited * np.float32(10 ** (-trim_db / 20))
+        peak -= trim_db
+    return limited.astype(np.float32), peak, True
 
 
 def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
@@ -101,7 +106,7 @@ def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
     if config.target_lufs is not None and np.isfinite(before) and before > config.silence_lufs:
         gain_db = config.target_lufs - before
         out = out * np.float32(10 ** (gain_db / 20))
-    limited = limit_true_peak(out, sample_rate, config.true_peak_dbtp)
-    report = MasteringReport(before, loudness(limited, sample_rate), true_peak(limited), gain_db,
-                             limited is not out)
-    return limited.astype(np.float32), report
+    out, peak, limited = limit_true_peak(out, sample_rate, config.true_peak_dbtp)
+    # Loudness scales exactly with a static gain; only the limiter calls for a new measurement.
+    after = loudness(out, sample_rate) if limited else before + gain_db
+    return out.astype(np.float32), MasteringReport(before, after, peak, gain_db, limited)
