@@ -71,8 +71,7 @@ def our_pipeline(checkpoint: Path | None):
 
 def our_stages(pipe, dtype: torch.dtype, steps: int = 12) -> dict:
     from latentaudio.conditioning.prompt import parse_prompt
-    from latentaudio.diffusion.flow import SCHEDULERS, TRAIN_TIMESTEPS
-    from latentaudio.diffusion.guidance import guided
+    from latentaudio.diffusion.flow import sample
     from latentaudio.postprocess import master
 
     for module in (pipe.transformer, pipe.vae, pipe.vocoder, pipe.text_encoder):
@@ -88,14 +87,8 @@ def our_stages(pipe, dtype: torch.dtype, steps: int = 12) -> dict:
         condition, negative = pipe.encode_prompt([spec])
 
         def denoise():
-            solver = SCHEDULERS["dpm++"]()
-            solver.set_timesteps(steps)
-            x = noise
-            for timestep in solver.timesteps:
-                t = torch.full((1,), float(timestep) / TRAIN_TIMESTEPS, dtype=dtype)
-                x = solver.step(guided(pipe.transformer, x, t, condition, negative, 4.0),
-                                timestep, x).prev_sample
-            return x
+            return sample(pipe.transformer, noise, condition, negative, steps=steps,
+                          guidance=4.0, scheduler="dpm++")
 
         figures["denoising_s"] = timed(denoise)
         latents = denoise().to(dtype)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
-from tqdm.auto import tqdm
 
 from latentaudio.codec import LatentCodec
 from latentaudio.conditioning.condition import Conditioning
@@ -25,8 +24,7 @@ from latentaudio.conditioning.embedders import GlobalInputs, key_index
 from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers.dit import LatentDiT
-from latentaudio.diffusion.flow import SCHEDULERS, TRAIN_TIMESTEPS, initial_noise
-from latentaudio.diffusion.guidance import guided
+from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
 from latentaudio.errors import LatentAudioError
 from latentaudio.postprocess import MasteringConfig, MasteringReport, master
 from latentaudio.vae import MelVAE
@@ -146,14 +144,9 @@ class LatentAudioPipeline(DiffusionPipeline):
 
         # 6. Denoise with classifier-free guidance (a named scheduler replaces the folder's for
         #    this call only).
-        solver = SCHEDULERS[scheduler]() if scheduler else self.scheduler
-        solver.set_timesteps(num_inference_steps)
-        for timestep in tqdm(solver.timesteps, desc="denoising", unit="step",
-                             disable=not progress, leave=False):
-            time = torch.full((len(specs),), float(timestep) / TRAIN_TIMESTEPS, dtype=dtype)
-            velocity = guided(self.transformer, latents, time, condition, negative,
-                              guidance_scale)
-            latents = solver.step(velocity, timestep, latents).prev_sample
+        latents = sample(self.transformer, latents, condition, negative,
+                         steps=num_inference_steps, guidance=guidance_scale,
+                         scheduler=scheduler or self.scheduler, progress=progress)
 
         # 7. Decode: latents -> log-mel -> waveform.
         audio = self.codec.decode(latents.float(), samples).numpy()

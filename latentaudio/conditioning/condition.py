@@ -32,12 +32,11 @@ class Conditioning:
         """Per item, keep this conditioning where ``keep`` (B,) is True, else its null: the
         conditioning dropout that trains the unconditional branch."""
         null = self.null_like()
-        mask = keep[:, None, None]
 
         def pick(a, b):
             return torch.where(keep.view(-1, *[1] * (a.ndim - 1)), a, b)
 
-        return Conditioning(torch.where(mask, self.text_states, null.text_states),
+        return Conditioning(pick(self.text_states, null.text_states),
                             pick(self.text_mask, null.text_mask), pick(self.pooled, null.pooled),
                             GlobalInputs(self.globals.seconds_start, self.globals.seconds_total,
                                          pick(self.globals.bpm, null.globals.bpm),

@@ -56,11 +56,15 @@ def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator],
 @torch.no_grad()
 def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
            negative: Conditioning | None = None, *, steps: int = 12, guidance: float = 4.0,
-           scheduler: str = "dpm++", progress: bool = False) -> torch.Tensor:
-    """Integrate from ``noise`` (t = 1) to data (t = 0) in ``steps`` scheduler steps with CFG."""
-    if scheduler not in SCHEDULERS:
-        raise ValueError(f"unknown scheduler {scheduler!r}: use one of {', '.join(SCHEDULERS)}")
-    solver = SCHEDULERS[scheduler]()
+           scheduler: str | object = "dpm++", progress: bool = False) -> torch.Tensor:
+    """Integrate from ``noise`` (t = 1) to data (t = 0) in ``steps`` scheduler steps with CFG.
+    ``scheduler`` is a name in :data:`SCHEDULERS` or a diffusers scheduler instance."""
+    if isinstance(scheduler, str):
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {scheduler!r}: use one of "
+                             f"{', '.join(SCHEDULERS)}")
+        scheduler = SCHEDULERS[scheduler]()
+    solver = scheduler
     solver.set_timesteps(steps)
     negative = negative if negative is not None else condition.null_like()
     x = noise
