@@ -62,7 +62,7 @@ def our_pipeline(checkpoint: Path | None):
     pipe = LatentAudioPipeline(
         vae=MelVAE(**load((configs / "vae" / "small.json").read_text())),
         vocoder=Vocoder(**load((configs / "vocoder" / "small.json").read_text())),
-        transformer=LatentDiT(**load((configs / "dit" / "small.json").read_text())),
+        denoiser=LatentDiT(**load((configs / "dit" / "small.json").read_text())),
         text_encoder=AutoModel.from_pretrained(minilm_path(), local_files_only=True),
         tokenizer=AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True),
         scheduler=SCHEDULERS["dpm++"]())
@@ -74,7 +74,7 @@ def our_stages(pipe, dtype: torch.dtype, steps: int = 12) -> dict:
     from latentaudio.diffusion.flow import sample
     from latentaudio.postprocess import master
 
-    for module in (pipe.transformer, pipe.vae, pipe.vocoder, pipe.text_encoder):
+    for module in (pipe.denoiser, pipe.vae, pipe.vocoder, pipe.text_encoder):
         cast(module, dtype)
     spec = parse_prompt("upbeat rock groove with distorted guitar, 120 bpm, E minor")
     spec.seconds = SECONDS
@@ -87,7 +87,7 @@ def our_stages(pipe, dtype: torch.dtype, steps: int = 12) -> dict:
         condition, negative = pipe.encode_prompt([spec])
 
         def denoise():
-            return sample(pipe.transformer, noise, condition, negative, steps=steps,
+            return sample(pipe.denoiser, noise, condition, negative, steps=steps,
                           guidance=4.0, scheduler="dpm++")
 
         figures["denoising_s"] = timed(denoise)
@@ -101,7 +101,7 @@ def our_stages(pipe, dtype: torch.dtype, steps: int = 12) -> dict:
         figures["postprocess_s"] = timed(lambda: master(audio, 44_100, samples))
     figures["total_s"] = sum(figures.values())
     figures["real_time_factor"] = SECONDS / figures["total_s"]
-    for module in (pipe.transformer, pipe.vae, pipe.vocoder, pipe.text_encoder):
+    for module in (pipe.denoiser, pipe.vae, pipe.vocoder, pipe.text_encoder):
         module.float()
     return figures
 

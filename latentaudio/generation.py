@@ -50,6 +50,6 @@ def model_identity(folder: str | os.PathLike) -> dict:
     """The folder's name and a hash of its denoiser weights, for provenance."""
     folder = Path(folder)
     digest = hashlib.sha256()
-    for weights in sorted((folder / "transformer").glob("*.safetensors")):
+    for weights in sorted((folder / "denoiser").glob("*.safetensors")):
         digest.update(weights.read_bytes())
-    return {"id": folder.name, "transformer_sha256": digest.hexdigest()[:16]}
+    return {"id": folder.name, "denoiser_sha256": digest.hexdigest()[:16]}

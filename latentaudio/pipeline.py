@@ -1,9 +1,9 @@
 """The text-to-audio generator: a diffusers pipeline whose ``__call__`` reads top to bottom.
 
 Components (one subfolder each in a model folder): ``vae`` (MelVAE), ``vocoder`` (Vocoder),
-``transformer`` (LatentDiT), ``text_encoder`` + ``tokenizer`` (transformers, MiniLM by default)
-and ``scheduler`` (a diffusers flow scheduler). Cost scales with the requested duration: only
-``ceil(seconds * 21.5)`` latent frames are denoised and decoded.
+``denoiser`` (LatentDiT or LatentUNet), ``text_encoder`` + ``tokenizer`` (transformers, MiniLM
+by default) and ``scheduler`` (a diffusers flow scheduler). Cost scales with the requested
+duration: only ``ceil(seconds * 21.5)`` latent frames are denoised and decoded.
 
 Randomness comes only from the generators passed in (or one seed per sample), one per output, so
 sample *i* is the same whatever the batch size; nothing global is changed.
@@ -23,7 +23,6 @@ from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalInputs, key_index
 from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
-from latentaudio.denoisers.dit import LatentDiT
 from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
 from latentaudio.errors import LatentAudioError
 from latentaudio.postprocess import MasteringConfig, MasteringReport, master
@@ -44,12 +43,12 @@ class GenerationOutput:
 
 
 class LatentAudioPipeline(DiffusionPipeline):
-    model_cpu_offload_seq = "text_encoder->transformer->vae->vocoder"
+    model_cpu_offload_seq = "text_encoder->denoiser->vae->vocoder"
 
-    def __init__(self, vae: MelVAE, vocoder: Vocoder, transformer: LatentDiT, text_encoder,
-                 tokenizer, scheduler) -> None:
+    def __init__(self, vae: MelVAE, vocoder: Vocoder, denoiser, text_encoder, tokenizer,
+                 scheduler) -> None:
         super().__init__()
-        self.register_modules(vae=vae, vocoder=vocoder, transformer=transformer,
+        self.register_modules(vae=vae, vocoder=vocoder, denoiser=denoiser,
                               text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
         check_tokenizer(tokenizer, "the pipeline's tokenizer")
         self.codec = LatentCodec(vae, vocoder)
@@ -138,13 +137,13 @@ class LatentAudioPipeline(DiffusionPipeline):
         # 5. Prepare the initial noise for just the requested duration.
         samples = round(specs[0].seconds * self.sample_rate)
         frames = self.vae.latent_frames(self.codec.mel.config.num_frames(samples))
-        dtype = self.transformer.dtype
+        dtype = self.denoiser.dtype
         latents = initial_noise((len(specs), self.vae.config.latent_channels, frames),
                                 generators).to(dtype)
 
         # 6. Denoise with classifier-free guidance (a named scheduler replaces the folder's for
         #    this call only).
-        latents = sample(self.transformer, latents, condition, negative,
+        latents = sample(self.denoiser, latents, condition, negative,
                          steps=num_inference_steps, guidance=guidance_scale,
                          scheduler=scheduler or self.scheduler, progress=progress)
 

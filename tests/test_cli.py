@@ -1,5 +1,6 @@
 """The command line: helpful --help, one-line errors, no tracebacks, no half-written files."""
 
+import json
 import subprocess
 import sys
 
@@ -264,26 +265,34 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
     code, out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae2"), "--seconds",
                          "0.5", "--init", str(tmp_path / "vae" / "final"), *common)
     assert code == 0 and "starting from the weights" in out, err
-    code, _, err = run(capsys, "train", "diffusion", "--out", str(tmp_path / "dit"),
-                         "--codec", str(tiny_model), "--text-encoder", "tiny", "--seconds",
-                         "1.0", *common)
-    assert code == 0, err
-    assert (tmp_path / "dit" / "final" / "config.json").is_file()
-    assert list((tmp_path / "dit" / "latents-cache").glob("*.safetensors"))
+    for denoiser in ("dit", "unet"):
+        out_dir = tmp_path / denoiser
+        code, _, err = run(capsys, "train", "diffusion", "--out", str(out_dir), "--denoiser",
+                           denoiser, "--codec", str(tiny_model), "--text-encoder", "tiny",
+                           "--seconds", "1.0", *common)
+        assert code == 0, err
+        config = json.loads((out_dir / "final" / "config.json").read_text())
+        assert config["_class_name"] == {"dit": "LatentDiT", "unet": "LatentUNet"}[denoiser]
+        assert list((out_dir / "latents-cache").glob("*.safetensors"))
 
 
-@pytest.fixture
-def tiny_generator(tmp_path, tiny_model):
+@pytest.fixture(params=["dit", "unet"])
+def tiny_generator(request, tmp_path, tiny_model):
     """'train assemble' of the tiny codec, a tiny MiniLM-width denoiser and MiniLM itself."""
-    from latentaudio.denoisers.dit import LatentDiT
+    from latentaudio.denoisers import LatentDiT, LatentUNet
 
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    LatentDiT(latent_channels=8, layers=1, heads=2, key_value_heads=1, head_dim=8,
-              cross_attention_dim=16, global_dim=16, time_dim=16).save_pretrained(
-        tmp_path / "dit-run" / "final")
+    if request.param == "dit":
+        denoiser = LatentDiT(latent_channels=8, layers=1, heads=2, key_value_heads=1,
+                             head_dim=8, cross_attention_dim=16, global_dim=16, time_dim=16)
+    else:
+        denoiser = LatentUNet(latent_channels=8, channels=(16, 32), blocks_per_level=1,
+                              attention_levels=(False, True), head_dim=16,
+                              cross_attention_dim=16, global_dim=16)
+    denoiser.save_pretrained(tmp_path / "dit-run" / "final")
     folder = tmp_path / "generator"
-    code = cli.main(["train", "assemble", "--codec", str(tiny_model), "--transformer",
+    code = cli.main(["train", "assemble", "--codec", str(tiny_model), "--denoiser",
                      str(tmp_path / "dit-run"), "--to", str(folder)])
     assert code == 0
     return folder

@@ -5,7 +5,7 @@ import torch
 
 from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import KEY_CLASSES, GlobalInputs
-from latentaudio.denoisers.dit import LatentDiT
+from latentaudio.denoisers import DENOISERS, LatentDiT, LatentUNet
 from latentaudio.diffusion.flow import flow_loss, initial_noise, sample
 from latentaudio.diffusion.guidance import guided
 
@@ -18,21 +18,54 @@ def condition(batch=2, dim=16):
                                      torch.tensor([120.0] * batch), torch.tensor([3] * batch)))
 
 
-@pytest.fixture(scope="module")
-def dit():
+def tiny_denoiser(name: str):
     torch.manual_seed(0)
-    return LatentDiT(latent_channels=4, layers=1, heads=2, key_value_heads=1, head_dim=8,
-                     text_dim=16, cross_attention_dim=16, global_dim=16, time_dim=16).eval()
+    if name == "dit":
+        return LatentDiT(latent_channels=4, layers=1, heads=2, key_value_heads=1, head_dim=8,
+                         text_dim=16, cross_attention_dim=16, global_dim=16, time_dim=16).eval()
+    model = LatentUNet(latent_channels=4, channels=(16, 32), blocks_per_level=1,
+                       attention_levels=(False, True), head_dim=16, text_dim=16,
+                       cross_attention_dim=16, global_dim=16).eval()
+    # The UNet starts at the zero prediction; give its output layer weights so tests see signal.
+    torch.nn.init.normal_(model.conv_out.weight, std=0.1)
+    return model
 
 
-def test_dit_shapes_and_null_conditioning(dit):
-    x = torch.randn(2, 4, 9)
+@pytest.fixture(scope="module", params=sorted(DENOISERS))
+def dit(request):
+    return tiny_denoiser(request.param)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 7, 9, 16])
+def test_denoiser_shapes_and_null_conditioning(dit, frames):
+    x = torch.randn(2, 4, frames)
     c = condition()
     assert dit(x, torch.rand(2), c).shape == x.shape
     null = c.null_like()
     assert torch.all(null.text_states == 0) and torch.all(null.globals.key == KEY_CLASSES)
     assert torch.isnan(null.globals.bpm).all()
     assert dit(x, torch.rand(2), null).shape == x.shape
+
+
+def test_padding_does_not_change_the_real_frames(dit):
+    """With a latent mask, frames past the real ones do not reach the real ones' prediction."""
+    if not isinstance(dit, LatentDiT):
+        pytest.skip("the UNet's convolutions see past the mask (the loss is masked instead)")
+    x, t, c = torch.randn(1, 4, 8), torch.rand(1), condition(1)
+    padded = torch.cat([x, torch.randn(1, 4, 8)], dim=-1)
+    mask = torch.arange(16)[None] < 8
+    with torch.no_grad():
+        full = dit(padded, t, c, latent_mask=mask)[..., :8]
+        alone = dit(x, t, c)
+    assert torch.allclose(full, alone, atol=1e-4)
+
+
+def test_denoiser_save_load_identity(dit, tmp_path):
+    x, t, c = torch.randn(2, 4, 5), torch.rand(2), condition()
+    dit.save_pretrained(tmp_path)
+    loaded = type(dit).from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        assert torch.equal(dit(x, t, c), loaded(x, t, c))
 
 
 def test_cfg_scale_one_is_the_conditional_prediction(dit):

@@ -112,9 +112,9 @@ def _run(args: argparse.Namespace, kind: str) -> None:
         task = VocoderTask(Vocoder(**config), mel)
     else:
         from latentaudio.conditioning.text import build_text_encoder
-        from latentaudio.denoisers.dit import LatentDiT
+        from latentaudio.denoisers import DENOISERS
 
-        task = DiffusionTask(LatentDiT(**config), build_text_encoder(args.text_encoder),
+        task = DiffusionTask(DENOISERS[kind](**config), build_text_encoder(args.text_encoder),
                              seed=args.seed)
         features, gain = _latent_cache(args), None
     if args.init is not None:
@@ -130,6 +130,16 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     except KeyboardInterrupt as stop:
         raise LatentAudioError(f"{stop}: rerun the same command to resume") from None
     print(f"trained {kind}: EMA weights in {final}")
+
+
+def _component_source(folder: Path) -> Path:
+    """A run folder's final/ (else the EMA weights of its latest checkpoint, ema/), or the
+    folder itself when it is a component."""
+    source = next((folder / name for name in ("final", "ema")
+                   if (folder / name / "config.json").is_file()), folder)
+    if not (source / "config.json").is_file():
+        raise LatentAudioError(f"{source} has no config.json: is it a run or a component folder?")
+    return source
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -151,12 +161,11 @@ def _export(args: argparse.Namespace) -> None:
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    source = next((args.run_dir / name for name in ("final", "ema")
-                   if (args.run_dir / name / "config.json").is_file()), args.run_dir)
+    source = _component_source(args.run_dir)
     config_file = source / "config.json"
-    if not config_file.is_file():
-        raise LatentAudioError(f"{source} has no config.json: is it a finished run?")
-    kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder}
+    from latentaudio.denoisers import DENOISER_CLASSES
+
+    kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder, **DENOISER_CLASSES}
     name = json.loads(config_file.read_text()).get("_class_name")
     if name not in kinds:
         raise LatentAudioError(f"{source} holds a {name}, not one of {', '.join(kinds)}")
@@ -181,7 +190,10 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
-    _common_arguments(parser, "dit", 10.0, 16)
+    _common_arguments(parser, "dit|unet", 10.0, 16)
+    parser.add_argument("--denoiser", default="dit", choices=["dit", "unet"],
+                        help="denoiser architecture; --config picks its size from "
+                        "configs/DENOISER/ (default: %(default)s)")
     parser.add_argument("--codec", type=Path, required=True,
                         help="model folder whose vae/ makes the latents (e.g. "
                         "checkpoints/latentaudio-small)")
@@ -192,8 +204,9 @@ def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
 def _assemble_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codec", type=Path, required=True,
                         help="folder with the exported vae/ and vocoder/")
-    parser.add_argument("--transformer", type=Path, required=True,
-                        help="a diffusion run folder (its final/) or an exported transformer")
+    parser.add_argument("--denoiser", type=Path, required=True,
+                        help="a diffusion run folder (its final/, else the EMA weights in ema/) "
+                        "or an exported denoiser folder")
     parser.add_argument("--to", type=Path, required=True,
                         help="the generator folder to write (e.g. checkpoints/latentaudio-small)")
 
@@ -203,23 +216,26 @@ def _assemble(args: argparse.Namespace) -> None:
 
     from latentaudio.codec import load_component
     from latentaudio.conditioning.text import minilm_path
-    from latentaudio.denoisers.dit import LatentDiT
+    from latentaudio.denoisers import DENOISER_CLASSES
     from latentaudio.diffusion.flow import SCHEDULERS
     from latentaudio.pipeline import LatentAudioPipeline
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    source = args.transformer / "final" if (args.transformer / "final").is_dir() \
-        else args.transformer
+    source = _component_source(args.denoiser)
+    name = json.loads((source / "config.json").read_text()).get("_class_name")
+    if name not in DENOISER_CLASSES:
+        raise LatentAudioError(f"{source} holds a {name}, not a denoiser "
+                               f"({', '.join(DENOISER_CLASSES)})")
     text_path = minilm_path()
     pipe = LatentAudioPipeline(
         vae=load_component(MelVAE, args.codec / "vae"),
         vocoder=load_component(Vocoder, args.codec / "vocoder"),
-        transformer=load_component(LatentDiT, source),
+        denoiser=load_component(DENOISER_CLASSES[name], source),
         text_encoder=AutoModel.from_pretrained(text_path, local_files_only=True),
         tokenizer=AutoTokenizer.from_pretrained(text_path, local_files_only=True),
         scheduler=SCHEDULERS["dpm++"]())
-    for component in (pipe.vae, pipe.vocoder, pipe.transformer, pipe.text_encoder):
+    for component in (pipe.vae, pipe.vocoder, pipe.denoiser, pipe.text_encoder):
         component.half()  # fp16 on disk; loaded back as fp32
     pipe.save_pretrained(args.to, safe_serialization=True)
     size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
@@ -231,8 +247,8 @@ ACTIONS = [
             lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
     Command("vocoder", "train the mel-to-waveform vocoder",
             lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
-    Command("diffusion", "train the text-conditioned latent denoiser (DiT)",
-            _diffusion_arguments, lambda a: _run(a, "dit")),
+    Command("diffusion", "train the text-conditioned latent denoiser (DiT or UNet)",
+            _diffusion_arguments, lambda a: _run(a, a.denoiser)),
     Command("assemble", "put codec, denoiser and text encoder together as one generator folder",
             _assemble_arguments, _assemble),
     Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
