@@ -50,20 +50,6 @@ def _model_config(kind: str, name: str) -> dict:
     return json.loads(path.read_text())
 
 
-def _latent_cache(args: argparse.Namespace):
-    """Whole-clip latents of the codec's VAE, computed once and kept in the run folder."""
-    import hashlib
-
-    from latentaudio.codec import LatentCodec
-    from latentaudio.data.dataset import FeatureCache
-
-    codec = LatentCodec.from_pretrained(args.codec, griffin_lim_only=True)
-    weights = sorted((args.codec / "vae").glob("*.safetensors"))
-    digest = hashlib.sha1(b"".join(p.read_bytes() for p in weights)).hexdigest()[:12]
-    return FeatureCache(lambda audio: codec.encode(audio[None])[0], codec.vae.latent_rate,
-                        args.out / "latents-cache", f"vae-{digest}")
-
-
 def _init_config(folder: Path, config: dict) -> dict:
     """The architecture of the weights we start from wins over --config."""
     path = folder / "config.json"
@@ -116,7 +102,10 @@ def _run(args: argparse.Namespace, kind: str) -> None:
 
         task = DiffusionTask(DENOISERS[kind](**config), build_text_encoder(args.text_encoder),
                              seed=args.seed)
-        features, gain = _latent_cache(args), None
+        from latentaudio.data.dataset import latent_cache
+
+        # Whole-clip latents, computed once and kept in the run folder.
+        features, gain = latent_cache(args.codec, args.out / "latents-cache"), None
     if args.init is not None:
         _load_init(task.model, args.init)
     dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=gain,

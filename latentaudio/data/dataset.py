@@ -52,6 +52,18 @@ class FeatureCache:
         return features
 
 
+def latent_cache(codec_folder: str | os.PathLike, directory: str | os.PathLike) -> FeatureCache:
+    """Whole-clip scaled latents of the VAE in ``codec_folder/vae``, cached in ``directory``
+    under a name tied to the VAE's weights (a retrained VAE never reuses stale latents)."""
+    from latentaudio.codec import LatentCodec
+
+    codec = LatentCodec.from_pretrained(codec_folder, griffin_lim_only=True)
+    weights = sorted((Path(codec_folder) / "vae").glob("*.safetensors"))
+    digest = hashlib.sha1(b"".join(p.read_bytes() for p in weights)).hexdigest()[:12]
+    return FeatureCache(lambda audio: codec.encode(audio[None])[0], codec.vae.latent_rate,
+                        Path(directory), f"vae-{digest}")
+
+
 class ClipDataset(Dataset):
     """Crops of ``seconds`` from ``clips``; see the module docstring for what an item holds.
 

@@ -21,18 +21,26 @@ def sample_time(batch: int, generator: torch.Generator | None = None) -> torch.T
     return torch.sigmoid(torch.randn(batch, generator=generator))
 
 
-def flow_loss(denoise: Denoise, x0: torch.Tensor, condition: Conditioning,
-              mask: torch.Tensor | None = None,
-              generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mean squared velocity error over real (``mask`` (B, T) True) latent frames."""
+def flow_errors(denoise: Denoise, x0: torch.Tensor, condition: Conditioning,
+                mask: torch.Tensor | None = None, generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per item: the summed squared velocity error over real (``mask`` (B, T) True) latent
+    values, how many values that is, and the flow time drawn; all ``(B,)``."""
     noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
     time = sample_time(x0.shape[0], generator).to(x0.device, x0.dtype)
     xt = (1 - time[:, None, None]) * x0 + time[:, None, None] * noise
     error = (denoise(xt, time, condition).float() - (noise - x0).float()).pow(2)
-    if mask is None:
-        return error.mean()
-    weight = mask[:, None, :].float()
-    return (error * weight).sum() / (weight.sum() * error.shape[1]).clamp_min(1)
+    weight = torch.ones_like(error[:, :1]) if mask is None else mask[:, None, :].float()
+    return ((error * weight).sum(dim=(1, 2)), weight.sum(dim=(1, 2)) * error.shape[1],
+            time.float())
+
+
+def flow_loss(denoise: Denoise, x0: torch.Tensor, condition: Conditioning,
+              mask: torch.Tensor | None = None,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mean squared velocity error over real (``mask`` (B, T) True) latent frames."""
+    errors, counts, _ = flow_errors(denoise, x0, condition, mask, generator)
+    return errors.sum() / counts.sum().clamp_min(1)
 
 
 SCHEDULERS: dict[str, Callable[[], object]] = {
