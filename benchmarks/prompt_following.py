@@ -1,0 +1,147 @@
+"""Does the generator follow its prompts? A listener-free check on test-split captions.
+
+    .venv/bin/python benchmarks/prompt_following.py --data CORPUS [--checkpoint DIR]
+        [--per-class 2] [--steps 12] [--json benchmarks/out/prompt_following.json]
+
+For each corpus category (sound-effect classes and music genres with >= 20 training clips) it
+takes up to ``--per-class`` test-split clips, generates audio from each clip's caption (seed =
+row number, the clip's duration capped at 10 s) and scores the output three ways:
+
+- **category**: nearest class centroid of aisfx embeddings (centroids from up to 24 train clips
+  per class). The same classifier on the real test clips is the ceiling; the generated clips
+  scored against a rotation of the prompts (each clip against another prompt's class) is the
+  floor a prompt-blind generator would get.
+- **tempo** (music with a labelled bpm): MIREX acc1 (within 4%) and acc2 (octave errors allowed)
+  of librosa's estimate, for the generated and the real clips.
+- **key** (music with a labelled key): Krumhansl-Schmuckler, exact and MIREX-weighted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+MIN_TRAIN = 20
+REFERENCE_PER_CLASS = 24
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--per-class", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--cfg", type=float, default=4.0)
+    parser.add_argument("--json", type=Path,
+                        default=Path("benchmarks/out/prompt_following.json"))
+    args = parser.parse_args()
+
+    from tqdm import tqdm
+
+    from latentaudio.audio import SAMPLE_RATE, load_audio
+    from latentaudio.data.sources import load_clips
+    from latentaudio.data.theory import Key
+    from latentaudio.evaluation.aisfx import AisfxEmbedder
+    from latentaudio.evaluation.music import estimate_key, estimate_tempo, key_score, tempo_accuracy
+    from latentaudio.generation import load_pipeline, model_identity
+
+    clips, root, _ = load_clips(args.data)
+    by_class = defaultdict(lambda: {"train": [], "test": []})
+    for clip in clips:
+        if clip.split in ("train", "test") and clip.category not in ("", "misc", "music"):
+            by_class[clip.category][clip.split].append(clip)
+    classes = sorted(c for c, s in by_class.items() if len(s["train"]) >= MIN_TRAIN and s["test"])
+    embedder = AisfxEmbedder()
+
+    centroids = []
+    for name in tqdm(classes, desc="class centroids"):
+        train = by_class[name]["train"][:REFERENCE_PER_CLASS]
+        vectors = np.stack([embedder.embed(load_audio(c.resolve(root), duration_seconds=10.0))
+                            for c in train])
+        mean = vectors.mean(axis=0)
+        centroids.append(mean / np.linalg.norm(mean))
+    centroids = np.stack(centroids)
+
+    def classify(audio: np.ndarray) -> str:
+        return classes[int(np.argmax(centroids @ embedder.embed(audio)))]
+
+    pipe, folder = load_pipeline(args.checkpoint)
+    prompts = [clip for name in classes for clip in by_class[name]["test"][: args.per_class]]
+    rows, started = [], time.perf_counter()
+    for index, clip in enumerate(tqdm(prompts, desc="generate + score")):
+        seconds = float(np.clip(clip.seconds, 2.0, 10.0))
+        out = pipe(clip.caption, seconds=seconds, seeds=[index], num_inference_steps=args.steps,
+                   guidance_scale=args.cfg, progress=False)
+        generated = out.audios[0]
+        real = load_audio(clip.resolve(root), duration_seconds=seconds)
+        row = {"caption": clip.caption, "category": clip.category, "kind": clip.kind,
+               "generated_class": classify(generated), "real_class": classify(real)}
+        if clip.bpm:
+            for which, audio in (("generated", generated), ("real", real)):
+                estimate = estimate_tempo(audio, SAMPLE_RATE)
+                row[f"{which}_bpm"] = estimate
+                row[f"{which}_tempo_acc1"], row[f"{which}_tempo_acc2"] = tempo_accuracy(
+                    estimate, float(clip.bpm))
+        if clip.key:
+            target = Key.parse(clip.key)
+            for which, audio in (("generated", generated), ("real", real)):
+                estimate = estimate_key(audio, SAMPLE_RATE)
+                row[f"{which}_key"] = estimate.name
+                row[f"{which}_key_exact"] = estimate == target
+                row[f"{which}_key_mirex"] = key_score(estimate, target)
+        rows.append(row)
+    elapsed = time.perf_counter() - started
+
+    def mean(values) -> float:
+        values = [float(v) for v in values]
+        return float(np.mean(values)) if values else float("nan")
+
+    shift = max(1, args.per_class)  # compare each clip with a prompt of another class
+    summary = {
+        "prompts": len(rows), "classes": len(classes), "chance": 1 / len(classes),
+        "category_accuracy_generated": mean(r["generated_class"] == r["category"] for r in rows),
+        "category_accuracy_real": mean(r["real_class"] == r["category"] for r in rows),
+        "category_accuracy_mismatched_prompts": mean(
+            r["generated_class"] == rows[(i + shift) % len(rows)]["category"]
+            for i, r in enumerate(rows)),
+    }
+    for kind in ("music", "sfx"):
+        part = [r for r in rows if r["kind"] == kind]
+        summary[f"category_accuracy_generated_{kind}"] = mean(
+            r["generated_class"] == r["category"] for r in part)
+        summary[f"category_accuracy_real_{kind}"] = mean(
+            r["real_class"] == r["category"] for r in part)
+    for which in ("generated", "real"):
+        for metric in ("tempo_acc1", "tempo_acc2", "key_exact", "key_mirex"):
+            summary[f"{which}_{metric}"] = mean(r[f"{which}_{metric}"] for r in rows
+                                                if f"{which}_{metric}" in r)
+    summary["seconds_per_prompt"] = elapsed / max(1, len(rows))
+
+    print(f"{len(rows)} prompts over {len(classes)} classes (chance {1 / len(classes):.3f}); "
+          f"model {folder}")
+    print(f"{'':28}{'generated':>10}{'real':>8}")
+    for label, key in (("category accuracy", "category_accuracy"),
+                       ("  music", "category_accuracy"), ("  sfx", "category_accuracy")):
+        suffix = "" if label == "category accuracy" else "_" + label.strip()
+        print(f"{label:28}{summary[f'{key}_generated{suffix}']:>10.3f}"
+              f"{summary[f'{key}_real{suffix}']:>8.3f}")
+    print(f"{'category, mismatched prompts':28}"
+          f"{summary['category_accuracy_mismatched_prompts']:>10.3f}")
+    for metric in ("tempo_acc1", "tempo_acc2", "key_exact", "key_mirex"):
+        print(f"{metric:28}{summary[f'generated_{metric}']:>10.3f}"
+              f"{summary[f'real_{metric}']:>8.3f}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({
+        "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
+        "model": model_identity(folder), "steps": args.steps, "cfg": args.cfg,
+        "summary": summary, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
