@@ -98,3 +98,42 @@ def test_codec_round_trip_shapes(vae, vocoder):
 def test_codec_refuses_mismatched_mel_settings(vae):
     with pytest.raises(ValueError, match="different mel"):
         LatentCodec(vae, Vocoder(n_mels=80, hidden_channels=8, layers=1))
+
+
+def _one_bin_vocoder(phase: str, bin_: int) -> Vocoder:
+    """A vocoder whose head ignores its input: magnitude 100 in one bin, ~0 elsewhere, phase
+    output 0."""
+    model = Vocoder(hidden_channels=16, layers=1, phase=phase, max_magnitude=1e3).eval()
+    half = model.config.n_fft // 2 + 1
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+        model.head.bias[:half] = -20.0
+        model.head.bias[bin_] = 4.6  # log(100)
+    return model
+
+
+def test_increment_phase_makes_a_steady_tone_from_a_constant_output():
+    """Zero phase deviation is a coherent sinusoid at the bin's centre frequency; the same
+    output read as absolute phase cancels itself between overlapping frames."""
+    bin_ = 66  # advances half a turn per hop: zero absolute phase cancels between frames
+    log_mel = torch.zeros(1, 1, 128, 40)
+    rms = {}
+    for phase in ("increment", "absolute"):
+        with torch.no_grad():
+            wav = _one_bin_vocoder(phase, bin_)(log_mel)[0, 0, 4096:-4096]
+        rms[phase] = float(wav.pow(2).mean().sqrt())
+        if phase == "increment":
+            spectrum = torch.fft.rfft(wav * torch.hann_window(len(wav)))
+            peak_hz = float(spectrum.abs().argmax()) * 44_100 / len(wav)
+            assert abs(peak_hz - bin_ * 44_100 / 2048) < 30
+            frames = wav.unfold(0, 512, 512).pow(2).mean(-1).sqrt()
+            assert float(frames.std() / frames.mean()) < 0.05
+    assert rms["increment"] > 10 * rms["absolute"]
+
+
+def test_old_vocoder_configs_keep_the_vocos_head():
+    model = Vocoder(hidden_channels=8, layers=1)
+    assert model.config.phase == "absolute" and model.config.max_magnitude == 100.0
+    with pytest.raises(ValueError, match="phase"):
+        Vocoder(hidden_channels=8, layers=1, phase="random")
