@@ -218,3 +218,20 @@ def save_audio(
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def save_sidecar(audio_path: str | os.PathLike, values: dict) -> Path:
+    """Write ``values`` as the JSON sidecar of ``audio_path`` (``clip.wav`` -> ``clip.wav.json``),
+    atomically like the audio itself."""
+    import json
+
+    path = Path(audio_path)
+    path = path.with_name(path.name + ".json")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+    try:
+        tmp.write_text(json.dumps(values, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise AudioFileError(f"cannot write {path}: {error}") from error
+    return path

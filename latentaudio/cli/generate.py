@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import secrets
 from pathlib import Path
@@ -67,7 +66,7 @@ def _outputs(args: argparse.Namespace, seeds: list[int]) -> list[Path]:
 
 def _generate(args: argparse.Namespace) -> None:
     from latentaudio import __version__
-    from latentaudio.audio import save_audio
+    from latentaudio.audio import save_audio, save_sidecar
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
 
@@ -104,8 +103,7 @@ def _generate(args: argparse.Namespace) -> None:
             "lufs_measured": round(report.loudness_after, 2),
             "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
             "model": identity, "latentaudio_version": __version__}
-        written.with_suffix(written.suffix + ".json").write_text(
-            json.dumps(sidecar, indent=2) + "\n")
+        save_sidecar(written, sidecar)
         print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
 
 
