@@ -335,3 +335,15 @@ def test_generate_errors_are_one_line(capsys, tmp_path, tiny_generator):
     code, _, err = run(capsys, "generate", "rain", "--checkpoint", str(tiny_generator),
                        "--key", "Z minor")
     _assert_one_line_error(code, err, "not a key")
+
+
+def test_generate_in_a_fresh_process(tmp_path, tiny_generator):
+    """The real entry point, with nothing imported beforehand (diffusers loads a component's
+    class only if its module was imported, which a test process may have done already)."""
+    out = tmp_path / "fresh.wav"
+    result = subprocess.run([sys.executable, "-m", "latentaudio", "generate", "soft wind",
+                             "--checkpoint", str(tiny_generator), "--steps", "1", "--seconds",
+                             "1", "--seed", "0", "-q", "-o", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert load_audio(out).shape == (2, 44_100)
