@@ -14,6 +14,7 @@ from diffusers.models.modeling_utils import ModelMixin
 
 from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalEmbedder
+from latentaudio.denoisers.base import check_inputs
 
 
 class LatentDiT(ModelMixin, ConfigMixin):
@@ -42,10 +43,8 @@ class LatentDiT(ModelMixin, ConfigMixin):
 
     def forward(self, latents: torch.Tensor, time: torch.Tensor, condition: Conditioning,
                 latent_mask: torch.Tensor | None = None) -> torch.Tensor:
-        batch, channels, frames = latents.shape
-        if channels != self.config.latent_channels or time.shape != (batch,):
-            raise ValueError(f"expected latents (B, {self.config.latent_channels}, T) and time "
-                             f"(B,), got {tuple(latents.shape)} and {tuple(time.shape)}")
+        check_inputs(latents, time, self.config.latent_channels)
+        frames = latents.shape[-1]
         # Rotary position embedding over the global token plus the frames, as diffusers'
         # StableAudioPipeline builds it (rotary on half of each head's dimensions).
         rotary = get_1d_rotary_pos_embed(self.config.head_dim // 2, frames + 1, use_real=True,

@@ -26,6 +26,7 @@ from torch import nn
 
 from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalEmbedder
+from latentaudio.denoisers.base import check_inputs
 
 
 def _additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
@@ -130,10 +131,8 @@ class LatentUNet(ModelMixin, ConfigMixin):
 
     def forward(self, latents: torch.Tensor, time: torch.Tensor, condition: Conditioning,
                 latent_mask: torch.Tensor | None = None) -> torch.Tensor:
-        batch, channels, frames = latents.shape
-        if channels != self.config.latent_channels or time.shape != (batch,):
-            raise ValueError(f"expected latents (B, {self.config.latent_channels}, T) and time "
-                             f"(B,), got {tuple(latents.shape)} and {tuple(time.shape)}")
+        check_inputs(latents, time, self.config.latent_channels)
+        batch, _, frames = latents.shape
         dtype = latents.dtype
         padded = -(-frames // self.downsampling) * self.downsampling
         x = F.pad(latents, (0, padded - frames))
