@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--per-class", type=int, default=2)
+    parser.add_argument("--categories", default=None,
+                        help="comma-separated categories to score (default: all eligible)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--cfg", type=float, default=4.0)
     parser.add_argument("--json", type=Path,
@@ -57,6 +59,11 @@ def main() -> None:
         if clip.split in ("train", "test") and clip.category not in ("", "misc", "music"):
             by_class[clip.category][clip.split].append(clip)
     classes = sorted(c for c, s in by_class.items() if len(s["train"]) >= MIN_TRAIN and s["test"])
+    if args.categories:
+        wanted = {c.strip() for c in args.categories.split(",")}
+        if unknown := wanted - set(classes):
+            parser.error(f"not eligible categories: {sorted(unknown)}; eligible: {classes}")
+        classes = [c for c in classes if c in wanted]
     embedder = AisfxEmbedder()
 
     centroids = []
