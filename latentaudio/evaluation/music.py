@@ -82,3 +82,21 @@ def key_score(estimate: Key, target: Key) -> float:
         if interval == 0:
             return 0.2  # parallel: C major <-> C minor
     return 0.0
+
+
+def chroma_similarity(audio: np.ndarray, reference: np.ndarray, sample_rate: int) -> float:
+    """Mean frame-wise cosine similarity of the two clips' CQT chroma sequences, the reference
+    stretched to the clip's frame count (MusicGen's melody metric, Copet et al. 2023)."""
+    import librosa
+
+    def frames(wav: np.ndarray) -> np.ndarray:
+        mono = librosa.resample(_mono(wav), orig_sr=sample_rate, target_sr=22_050,
+                                res_type="soxr_hq")
+        return librosa.feature.chroma_cqt(y=mono, sr=22_050, hop_length=512)  # (12, T)
+
+    ours, theirs = frames(audio), frames(reference)
+    positions = np.linspace(0, theirs.shape[1] - 1, ours.shape[1]).round().astype(int)
+    theirs = theirs[:, positions]
+    dot = (ours * theirs).sum(axis=0)
+    norms = np.linalg.norm(ours, axis=0) * np.linalg.norm(theirs, axis=0)
+    return float(np.mean(dot / np.maximum(norms, 1e-12)))
