@@ -153,8 +153,9 @@ def _export(args: argparse.Namespace) -> None:
     source = _component_source(args.run_dir)
     config_file = source / "config.json"
     from latentaudio.denoisers import DENOISER_CLASSES
+    from latentaudio.evaluation.clap import ClapHeads
 
-    kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder, **DENOISER_CLASSES}
+    kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder, "ClapHeads": ClapHeads, **DENOISER_CLASSES}
     name = json.loads(config_file.read_text()).get("_class_name")
     if name not in kinds:
         raise LatentAudioError(f"{source} holds a {name}, not one of {', '.join(kinds)}")
@@ -231,6 +232,39 @@ def _assemble(args: argparse.Namespace) -> None:
     print(f"wrote the generator to {args.to}: {size:.1f} MB")
 
 
+def _clap_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True,
+                        help="a corpus folder or manifest.jsonl (train and test splits)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="run folder: cached tower outputs, final/ (the heads), metrics.json")
+    parser.add_argument("--steps", type=positive_int, default=600,
+                        help="optimiser steps (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=256,
+                        help="pairs per step (default: %(default)s)")
+    parser.add_argument("--lr", type=positive_float, default=1e-3,
+                        help="peak learning rate (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "tiny"],
+                        help="frozen text tower (default: %(default)s)")
+
+
+def _clap(args: argparse.Namespace) -> None:
+    from latentaudio.data.sources import load_clips
+    from latentaudio.train.clap import summary_line, train_clap
+
+    clips, root, report = load_clips(args.data)
+    print(f"data: {report}")
+    try:
+        metrics = train_clap(clips, root, args.out, steps=args.steps, batch_size=args.batch_size,
+                             lr=args.lr, seed=args.seed, text_encoder=args.text_encoder,
+                             progress=not args.quiet)
+    except ValueError as error:
+        raise LatentAudioError(f"{args.data}: {error}") from None
+    print(summary_line(metrics))
+    print(f"heads in {args.out / 'final'}; export with 'latentaudio train export {args.out} "
+          "--to checkpoints/latentaudio-clap'")
+
+
 ACTIONS = [
     Command("vae", "train the stereo mel-VAE",
             lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
@@ -238,6 +272,8 @@ ACTIONS = [
             lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
     Command("diffusion", "train the text-conditioned latent denoiser (DiT or UNet)",
             _diffusion_arguments, lambda a: _run(a, a.denoiser)),
+    Command("clap", "train latentaudio-CLAP's projection heads (audio-text scoring for evaluation)",
+            _clap_arguments, _clap),
     Command("assemble", "put codec, denoiser and text encoder together as one generator folder",
             _assemble_arguments, _assemble),
     Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
