@@ -10,11 +10,14 @@ from pathlib import Path
 from latentaudio.cli.common import Command, positive_float, positive_int
 from latentaudio.errors import LatentAudioError
 
+CANDIDATE_STRIDE = 1_000_003  # seed offset between the candidates of one output
+
 EXAMPLES = """\
 examples:
   latentaudio generate "heavy rain on a tin roof" --seconds 8
   latentaudio generate "upbeat rock groove with distorted guitar, 128 bpm, E minor" -n 3
   latentaudio generate "calm ambient pad" --negative "drums" --cfg 5 -o pad.flac
+  latentaudio generate "a dog barking twice" --candidates 4   # keep the best of 4 by CLAP
 
 The prompt may carry its own tags ("10 seconds", "120 bpm", "A minor"); --seconds, --bpm and
 --key override them. The same prompt, seed and settings give the same bytes."""
@@ -41,6 +44,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="loudness target in LUFS (default: %(default)s)")
     parser.add_argument("--scheduler", choices=["dpm++", "euler"], default="dpm++",
                         help="sampler (default: %(default)s)")
+    parser.add_argument("--candidates", type=positive_int, default=1,
+                        help="generate this many per output and keep the one whose CLAP score "
+                        "(prompt-audio similarity) is best; the sidecar records the kept seed "
+                        "(default: %(default)s)")
+    parser.add_argument("--clap", type=Path, default=None,
+                        help="CLAP model for --candidates (default: checkpoints/latentaudio-clap)")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
     parser.add_argument("-o", "--out", type=Path, default=None,
@@ -82,18 +91,30 @@ def _generate(args: argparse.Namespace) -> None:
     if args.seconds is not None and not MIN_SECONDS <= args.seconds <= MAX_SECONDS:
         raise LatentAudioError(f"duration {args.seconds:g} s is out of range: use "
                                f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
+    clap = _clap(args) if args.candidates > 1 else None
     pipe, folder = load_pipeline(args.checkpoint)
     first = args.seed if args.seed is not None else secrets.randbelow(2**31)
     seeds = [first + i for i in range(args.count)]
     paths = _outputs(args, seeds)
-    result = pipe([args.prompt] * len(seeds), seconds=args.seconds, bpm=args.bpm, key=args.key,
+    # Candidate j of output i has seed seeds[i] + j * CANDIDATE_STRIDE; with one generator per
+    # sample, the kept clip is what '--seed KEPT --candidates 1' gives (up to float rounding
+    # between batch sizes).
+    tried = [seed + j * CANDIDATE_STRIDE for seed in seeds for j in range(args.candidates)]
+    result = pipe([args.prompt] * len(tried), seconds=args.seconds, bpm=args.bpm, key=args.key,
                   negative_prompt=args.negative, num_inference_steps=args.steps,
-                  guidance_scale=args.cfg, seeds=seeds,
+                  guidance_scale=args.cfg, seeds=tried,
                   mastering=MasteringConfig(target_lufs=args.lufs), scheduler=args.scheduler,
                   progress=not args.quiet)
+    kept, scores = list(range(len(tried))), [None] * len(tried)
+    if clap is not None:
+        values = clap.score(list(result.audios), [args.prompt] * len(tried))
+        kept = [i * args.candidates + int(values[i * args.candidates:(i + 1) * args.candidates]
+                                          .argmax()) for i in range(len(seeds))]
+        scores = [float(v) for v in values]
     identity = model_identity(folder)
-    for path, audio, spec, seed, report in zip(paths, result.audios, result.specs, seeds,
-                                               result.mastering, strict=True):
+    for path, index in zip(paths, kept, strict=True):
+        audio, spec, report = result.audios[index], result.specs[index], result.mastering[index]
+        seed = tried[index]
         written = save_audio(path, audio, format=args.format)
         sidecar = {
             "prompt": args.prompt, "caption": spec.caption, "seconds": spec.seconds,
@@ -103,8 +124,20 @@ def _generate(args: argparse.Namespace) -> None:
             "lufs_measured": round(report.loudness_after, 2),
             "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
             "model": identity, "latentaudio_version": __version__}
+        if clap is not None:
+            sidecar |= {"candidates": args.candidates, "clap_score": round(scores[index], 4)}
         save_sidecar(written, sidecar)
         print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
+
+
+def _clap(args: argparse.Namespace):
+    from latentaudio.evaluation.clap import DEFAULT_CLAP, LatentAudioClap
+
+    folder = args.clap or DEFAULT_CLAP
+    if not (folder / "config.json").is_file():
+        raise LatentAudioError(f"--candidates needs a CLAP model and there is none at {folder}: "
+                               "pass --clap DIR (made by 'latentaudio train clap')")
+    return LatentAudioClap.from_pretrained(folder)
 
 
 COMMANDS = [Command("generate", "generate audio from a text prompt", _arguments, _generate)]
