@@ -120,3 +120,49 @@ def test_noise_of_item_i_does_not_depend_on_the_batch():
     one = initial_noise((1, 4, 8), [torch.Generator().manual_seed(7)])
     three = initial_noise((3, 4, 8), [torch.Generator().manual_seed(s) for s in (5, 7, 9)])
     assert torch.equal(one[0], three[1])
+
+
+def _ideal(s):
+    def velocity(x, t, c):
+        t = t[:, None, None]
+        return (t - (1 - t) * s**2) / ((1 - t) ** 2 * s**2 + t**2) * x
+    return velocity
+
+
+def test_sdedit_start_keeps_the_data_distribution_and_forgets_with_strength():
+    s = 0.5
+    data = torch.randn(64, 4, 32, generator=torch.Generator().manual_seed(1)) * s
+    noise = initial_noise(data.shape, [torch.Generator().manual_seed(i) for i in range(64)])
+    assert torch.equal(sample(_ideal(s), noise, condition(64), guidance=1.0, start=0.0,
+                              start_latents=data), data)
+    correlations = []
+    for start in (0.2, 0.5, 0.8):
+        out = sample(_ideal(s), noise, condition(64), steps=12, guidance=1.0, start=start,
+                     start_latents=data)
+        assert float(out.std()) == pytest.approx(s, rel=0.05)
+        correlations.append(float(torch.corrcoef(torch.stack([out.flatten(),
+                                                              data.flatten()]))[0, 1]))
+    assert correlations[0] > correlations[1] > correlations[2] > 0
+
+
+def test_known_values_are_kept_exactly_and_the_rest_is_generated():
+    s = 0.5
+    known = torch.randn(8, 4, 32, generator=torch.Generator().manual_seed(2)) * s
+    mask = torch.zeros(8, 1, 32, dtype=torch.bool)
+    mask[..., :12] = True
+    noise = initial_noise(known.shape, [torch.Generator().manual_seed(i) for i in range(8)])
+    for scheduler in ("dpm++", "euler"):
+        out = sample(_ideal(s), noise, condition(8), steps=12, guidance=1.0, known=known,
+                     known_mask=mask, scheduler=scheduler)
+        assert torch.equal(out[..., :12], known[..., :12])
+        assert float(out[..., 12:].std()) == pytest.approx(s, rel=0.15)
+
+
+def test_editing_hooks_reject_bad_arguments():
+    noise = torch.randn(1, 4, 8)
+    with pytest.raises(ValueError, match="start"):
+        sample(_ideal(0.5), noise, condition(1), start=1.5, start_latents=noise)
+    with pytest.raises(ValueError, match="start_latents"):
+        sample(_ideal(0.5), noise, condition(1), start=0.5)
+    with pytest.raises(ValueError, match="together"):
+        sample(_ideal(0.5), noise, condition(1), known=noise)

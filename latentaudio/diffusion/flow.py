@@ -64,21 +64,55 @@ def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator],
 @torch.no_grad()
 def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
            negative: Conditioning | None = None, *, steps: int = 12, guidance: float = 4.0,
-           scheduler: str | object = "dpm++", progress: bool = False) -> torch.Tensor:
+           scheduler: str | object = "dpm++", progress: bool = False, start: float = 1.0,
+           start_latents: torch.Tensor | None = None, known: torch.Tensor | None = None,
+           known_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Integrate from ``noise`` (t = 1) to data (t = 0) in ``steps`` scheduler steps with CFG.
-    ``scheduler`` is a name in :data:`SCHEDULERS` or a diffusers scheduler instance."""
+    ``scheduler`` is a name in :data:`SCHEDULERS` or a diffusers scheduler instance.
+
+    Editing hooks, both with the same ``noise`` so that item i stays reproducible:
+
+    - ``start`` < 1 with ``start_latents`` (SDEdit, Meng et al. 2022): begin at flow time
+      ``start`` from ``start_latents`` noised to that time, and run only the remaining steps of
+      the ``steps``-step schedule. ``start`` = 0 returns ``start_latents``.
+    - ``known`` with ``known_mask`` (``(B, 1 or C, T)`` bool, True where known): after every step
+      the known values are reset to ``known`` noised to the current time, so the rest is
+      generated to fit them (the replacement method, as in RePaint without resampling, Lugmayr
+      et al. 2022): inpainting and continuation without an inpainting-trained model.
+    """
     if isinstance(scheduler, str):
         if scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {scheduler!r}: use one of "
                              f"{', '.join(SCHEDULERS)}")
         scheduler = SCHEDULERS[scheduler]()
+    if not 0.0 <= start <= 1.0:
+        raise ValueError(f"start must be in [0, 1], got {start}")
+    if start < 1.0 and start_latents is None:
+        raise ValueError("start < 1 needs start_latents")
+    if (known is None) != (known_mask is None):
+        raise ValueError("known and known_mask go together")
     solver = scheduler
     solver.set_timesteps(steps)
+    times = [float(t) / TRAIN_TIMESTEPS for t in solver.timesteps] + [0.0]
+    first = next((i for i, t in enumerate(times[:-1]) if t <= start + 1e-6), len(times) - 1)
+    if first == len(times) - 1:  # nothing left to integrate
+        return start_latents.clone()
+    if hasattr(solver, "set_begin_index"):
+        solver.set_begin_index(first)
     negative = negative if negative is not None else condition.null_like()
-    x = noise
-    for timestep in tqdm(solver.timesteps, desc="denoising", unit="step", disable=not progress,
-                         leave=False):
-        time = torch.full((x.shape[0],), float(timestep) / TRAIN_TIMESTEPS, dtype=x.dtype)
+
+    def noised(latents: torch.Tensor, time: float) -> torch.Tensor:
+        return (1 - time) * latents + time * noise
+
+    x = noise if first == 0 and start >= 1.0 else noised(start_latents, times[first])
+    if known is not None:
+        x = torch.where(known_mask, noised(known, times[first]), x)
+    for index in tqdm(range(first, len(times) - 1), desc="denoising", unit="step",
+                      disable=not progress, leave=False):
+        timestep = solver.timesteps[index]
+        time = torch.full((x.shape[0],), times[index], dtype=x.dtype)
         velocity = guided(denoise, x, time, condition, negative, guidance)
         x = solver.step(velocity, timestep, x).prev_sample
+        if known is not None:
+            x = torch.where(known_mask, noised(known, times[index + 1]), x)
     return x
