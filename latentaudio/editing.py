@@ -1,0 +1,270 @@
+"""Editing with the text-to-audio model: inpaint a region, vary a clip, extend it, make a loop.
+
+All four work with the shipped model as trained (no inpainting-specific conditioning), through
+the two editing hooks of :func:`latentaudio.diffusion.flow.sample`:
+
+- **vary** (SDEdit, Meng et al. 2022): the clip's latents are noised to flow time ``strength``
+  and denoised towards the prompt. 0 returns the input itself; 1 ignores it.
+- **inpaint** (replacement, as RePaint without resampling): latents outside the region are held
+  to the input's at every step, so the region is generated to fit them; then the original audio
+  is spliced back outside the region, with short raised-cosine crossfades at the two seams, so
+  outside ``[start - crossfade, end + crossfade]`` the output *is* the input, sample for sample.
+- **extend**: chunk-and-extend. Each window of 10 s (the training crop) keeps the last 5 s
+  generated so far as known context and adds 5 s; the windows' timing conditioning says where in
+  the piece they are. The input itself is kept up to a crossfade at its end.
+- **loop**: generate N bars plus a short tail at the requested tempo, then crossfade the tail
+  into the head (equal power), so the wrap-around seam joins audio that was generated
+  contiguously. The result is exactly ``round(bars * beats * 60 / bpm * 44100)`` samples.
+
+Levels: inpaint and extend scale the generated audio to the input's RMS where both exist;
+vary matches the input's integrated loudness; loop is mastered like ``generate``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
+from latentaudio.diffusion.flow import initial_noise, sample
+from latentaudio.errors import LatentAudioError
+from latentaudio.postprocess import MasteringConfig, limit_true_peak, loudness, master
+
+CROSSFADE_SECONDS = 0.05
+WINDOW_SECONDS = 10.0  # extend: generated per window (the training crop length)
+CONTEXT_SECONDS = 5.0  # extend: known context carried into each window
+MAX_EXTEND_SECONDS = 600.0
+LOOP_TAIL_SECONDS = 0.5
+
+
+@dataclass
+class EditOutput:
+    audio: np.ndarray  # (2, samples) float32
+    sample_rate: int
+    seed: int
+    spec: PromptSpec
+    details: dict = field(default_factory=dict)  # what was done, for the sidecar
+
+
+def _raised_cosine(length: int) -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, length))).astype(np.float32)
+
+
+def _rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0.0
+
+
+class Editor:
+    """Editing operations on top of a :class:`~latentaudio.pipeline.LatentAudioPipeline`."""
+
+    def __init__(self, pipe) -> None:
+        self.pipe = pipe
+        self.codec = pipe.codec
+        self.rate = pipe.sample_rate
+
+    # ----------------------------------------------------------------------------- helpers
+    def _spec(self, prompt: str, seconds: float, bpm: float | None, key: str | None) -> PromptSpec:
+        if not prompt.strip():
+            raise LatentAudioError("the prompt is empty: describe the sound you want")
+        spec = parse_prompt(prompt)
+        spec.seconds = seconds
+        spec.bpm = bpm if bpm is not None else spec.bpm
+        spec.key = key if key is not None else spec.key
+        return spec
+
+    def _conditions(self, spec: PromptSpec, negative: str | None, seconds_start: float = 0.0,
+                    seconds_total: float | None = None):
+        condition, negative_condition = self.pipe.encode_prompt([spec], negative)
+        for c in (condition, negative_condition):
+            c.globals.seconds_start.fill_(seconds_start)
+            if seconds_total is not None:
+                c.globals.seconds_total.fill_(seconds_total)
+        return condition, negative_condition
+
+    def _noise(self, frames: int, seed: int) -> torch.Tensor:
+        channels = self.pipe.vae.config.latent_channels
+        return initial_noise((1, channels, frames), [torch.Generator().manual_seed(seed)])
+
+    def _denoise(self, noise, condition, negative, steps, guidance, progress, **hooks):
+        dtype = self.pipe.denoiser.dtype
+        return sample(self.pipe.denoiser, noise.to(dtype), condition, negative, steps=steps,
+                      guidance=guidance, scheduler=self.pipe.scheduler, progress=progress,
+                      **hooks).float()
+
+    def _encode(self, audio: np.ndarray) -> torch.Tensor:
+        audio = self._check_audio(audio)
+        with torch.no_grad():
+            return self.codec.encode(torch.from_numpy(audio)[None])
+
+    def _check_audio(self, audio: np.ndarray) -> np.ndarray:
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 2 or audio.shape[0] != 2:
+            raise LatentAudioError(f"expected stereo audio (2, samples), got {audio.shape}")
+        if audio.shape[-1] < round(0.5 * self.rate):
+            raise LatentAudioError("the input is shorter than 0.5 s: nothing to edit")
+        return audio
+
+    # -------------------------------------------------------------------------- operations
+    def vary(self, audio: np.ndarray, prompt: str, strength: float, *, seed: int = 0,
+             steps: int = 12, guidance: float = 4.0, negative: str | None = None,
+             bpm: float | None = None, key: str | None = None,
+             progress: bool = True) -> EditOutput:
+        """Audio-to-audio: ``strength`` 0 gives the input back, 1 ignores it."""
+        if not 0.0 <= strength <= 1.0:
+            raise LatentAudioError(f"strength must be between 0 and 1, got {strength:g}")
+        audio = self._check_audio(audio)
+        samples = audio.shape[-1]
+        spec = self._spec(prompt, samples / self.rate, bpm, key)
+        details = {"operation": "vary", "strength": strength}
+        if strength == 0.0:
+            return EditOutput(audio.copy(), self.rate, seed, spec, details)
+        latents = self._encode(audio)
+        condition, negative_condition = self._conditions(spec, negative)
+        latents = self._denoise(self._noise(latents.shape[-1], seed), condition,
+                                negative_condition, steps, guidance, progress, start=strength,
+                                start_latents=latents)
+        with torch.no_grad():
+            out = self.codec.decode(latents, samples)[0].numpy()
+        target = loudness(audio, self.rate)
+        config = MasteringConfig(target_lufs=target if np.isfinite(target) else -14.0)
+        out, _ = master(out, self.rate, samples, config)
+        return EditOutput(out, self.rate, seed, spec, details)
+
+    def inpaint(self, audio: np.ndarray, prompt: str, start: float, end: float, *,
+                seed: int = 0, steps: int = 12, guidance: float = 4.0,
+                negative: str | None = None, crossfade: float = CROSSFADE_SECONDS,
+                bpm: float | None = None, key: str | None = None,
+                progress: bool = True) -> EditOutput:
+        """Regenerate ``[start, end)`` seconds; the rest is the input, sample for sample."""
+        audio = self._check_audio(audio)
+        samples = audio.shape[-1]
+        length = samples / self.rate
+        if not 0.0 <= start < end <= length + 1e-9:
+            raise LatentAudioError(
+                f"the region {start:g}-{end:g} s is not inside the clip (0-{length:.3f} s, "
+                "start before end)")
+        fade = max(1, round(crossfade * self.rate))
+        first, last = round(start * self.rate), min(samples, round(end * self.rate))
+        # Latent frames touching [first - fade, last + fade), plus one either side: generated.
+        per_frame = self.pipe.vae.samples_per_latent
+        latents = self._encode(audio)
+        frames = latents.shape[-1]
+        lo = max(0, (first - fade) // per_frame - 1)
+        hi = min(frames, -(-(last + fade) // per_frame) + 1)
+        known = torch.ones(1, 1, frames, dtype=torch.bool)
+        known[..., lo:hi] = False
+        spec = self._spec(prompt, length, bpm, key)
+        condition, negative_condition = self._conditions(spec, negative)
+        generated_latents = self._denoise(self._noise(frames, seed), condition,
+                                          negative_condition, steps, guidance, progress,
+                                          known=latents, known_mask=known)
+        with torch.no_grad():
+            generated = self.codec.decode(generated_latents, samples)[0].numpy()
+        # Level: the generated clip's RMS outside the region onto the input's there.
+        outside = np.ones(samples, dtype=bool)
+        outside[max(0, first - fade): last + fade] = False
+        reference, ours = _rms(audio[:, outside]), _rms(generated[:, outside])
+        if reference > 0 and ours > 0:
+            generated = generated * np.float32(reference / ours)
+        generated = np.clip(generated, -1.0, 1.0)
+        weight = np.zeros(samples, dtype=np.float32)
+        weight[first:last] = 1.0
+        ramp = _raised_cosine(fade)
+        up_from = max(0, first - fade)
+        weight[up_from:first] = ramp[fade - (first - up_from):]
+        down_to = min(samples, last + fade)
+        weight[last:down_to] = ramp[::-1][: down_to - last]
+        out = np.where(weight == 0.0, audio, audio * (1 - weight) + generated * weight)
+        details = {"operation": "inpaint", "start": start, "end": end, "crossfade": crossfade,
+                   "latent_frames_generated": [int(lo), int(hi)]}
+        return EditOutput(out.astype(np.float32), self.rate, seed, spec, details)
+
+    def extend(self, audio: np.ndarray, prompt: str, seconds: float, *, seed: int = 0,
+               steps: int = 12, guidance: float = 4.0, negative: str | None = None,
+               bpm: float | None = None, key: str | None = None,
+               progress: bool = True) -> EditOutput:
+        """Continue ``audio`` to ``seconds`` in all (the input is kept as it is)."""
+        from tqdm import tqdm
+
+        audio = self._check_audio(audio)
+        have = audio.shape[-1]
+        samples = round(seconds * self.rate)
+        if samples <= have:
+            raise LatentAudioError(f"--seconds {seconds:g} is not longer than the input "
+                                   f"({have / self.rate:.2f} s): ask for the total length")
+        if seconds > MAX_EXTEND_SECONDS:
+            raise LatentAudioError(f"--seconds {seconds:g} is too long: at most "
+                                   f"{MAX_EXTEND_SECONDS:g} s")
+        per_frame = self.pipe.vae.samples_per_latent
+        rate = self.rate / per_frame  # latent frames per second
+        window, context = round(WINDOW_SECONDS * rate), round(CONTEXT_SECONDS * rate)
+        latents = self._encode(audio)
+        needed = self.pipe.vae.latent_frames(self.codec.mel.config.num_frames(samples))
+        spec = self._spec(prompt, seconds, bpm, key)
+        windows = math.ceil(max(0, needed - latents.shape[-1]) / (window - context))
+        for index in tqdm(range(windows), desc="extending", unit="window", disable=not progress):
+            known_frames = min(context, latents.shape[-1])
+            start_frame = latents.shape[-1] - known_frames
+            condition, negative_condition = self._conditions(
+                spec, negative, seconds_start=start_frame / rate, seconds_total=seconds)
+            known = torch.zeros(1, latents.shape[1], window)
+            known[..., :known_frames] = latents[..., start_frame:]
+            mask = torch.zeros(1, 1, window, dtype=torch.bool)
+            mask[..., :known_frames] = True
+            new = self._denoise(self._noise(window, seed + 7919 * index), condition,
+                                negative_condition, steps, guidance, False, known=known,
+                                known_mask=mask)
+            latents = torch.cat([latents, new[..., known_frames:]], dim=-1)
+        with torch.no_grad():
+            generated = self.codec.decode(latents[..., :needed], samples)[0].numpy()
+        # Level: the decoded copy of the input's last seconds onto the input itself.
+        span = slice(max(0, have - round(CONTEXT_SECONDS * self.rate)), have)
+        reference, ours = _rms(audio[:, span]), _rms(generated[:, span])
+        if reference > 0 and ours > 0:
+            generated = generated * np.float32(reference / ours)
+        generated, _, _ = limit_true_peak(generated, self.rate, -1.0)  # the new part only
+        fade = min(round(CROSSFADE_SECONDS * self.rate), have)
+        out = generated.copy()
+        out[:, : have - fade] = audio[:, : have - fade]
+        ramp = _raised_cosine(fade)
+        out[:, have - fade: have] = (audio[:, have - fade:] * (1 - ramp)
+                                     + generated[:, have - fade: have] * ramp)
+        details = {"operation": "extend", "input_seconds": have / self.rate,
+                   "windows": windows, "window_seconds": WINDOW_SECONDS,
+                   "context_seconds": CONTEXT_SECONDS}
+        return EditOutput(out.astype(np.float32), self.rate, seed, spec, details)
+
+    def loop(self, prompt: str, bpm: float, bars: int, *, beats_per_bar: int = 4,
+             seed: int = 0, steps: int = 12, guidance: float = 4.0,
+             negative: str | None = None, key: str | None = None, lufs: float = -14.0,
+             progress: bool = True) -> EditOutput:
+        """A seamless loop of exactly ``bars`` bars at ``bpm``."""
+        from latentaudio.pipeline import MAX_SECONDS
+
+        if bpm <= 0 or bars < 1 or beats_per_bar < 1:
+            raise LatentAudioError("bpm, bars and beats per bar must be positive")
+        samples = round(bars * beats_per_bar * 60.0 / bpm * self.rate)
+        tail = min(round(LOOP_TAIL_SECONDS * self.rate), samples // 4)
+        seconds = (samples + tail) / self.rate
+        if samples < round(0.5 * self.rate) or seconds > MAX_SECONDS:
+            raise LatentAudioError(
+                f"{bars} bars of {beats_per_bar} at {bpm:g} bpm is {samples / self.rate:.2f} s: "
+                f"a loop must be 0.5 to {MAX_SECONDS - LOOP_TAIL_SECONDS:g} s")
+        result = self.pipe(prompt, seconds=seconds, bpm=bpm, key=key, negative_prompt=negative,
+                           num_inference_steps=steps, guidance_scale=guidance, seeds=[seed],
+                           mastering=MasteringConfig(target_lufs=lufs, fade_in_seconds=0.0,
+                                                     fade_out_seconds=0.0),
+                           progress=progress)
+        audio = result.audios[0]
+        out = audio[:, :samples].copy()
+        x = np.linspace(0.0, 1.0, tail, endpoint=False, dtype=np.float64)
+        fade_in, fade_out = np.sin(0.5 * np.pi * x), np.cos(0.5 * np.pi * x)
+        out[:, :tail] = (audio[:, :tail] * fade_in + audio[:, samples: samples + tail]
+                         * fade_out).astype(np.float32)
+        details = {"operation": "loop", "bpm": bpm, "bars": bars,
+                   "beats_per_bar": beats_per_bar, "samples": samples,
+                   "tail_seconds": tail / self.rate}
+        return EditOutput(out.astype(np.float32), self.rate, seed, result.specs[0], details)
