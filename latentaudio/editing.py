@@ -49,6 +49,27 @@ class EditOutput:
     details: dict = field(default_factory=dict)  # what was done, for the sidecar
 
 
+def check_strength(strength: float) -> None:
+    if not 0.0 <= strength <= 1.0:
+        raise LatentAudioError(f"strength must be between 0 and 1, got {strength:g}")
+
+
+def check_region(start: float, end: float, length: float) -> None:
+    if not 0.0 <= start < end <= length + 1e-9:
+        raise LatentAudioError(
+            f"the region {start:g}-{end:g} s is not inside the clip (0-{length:.3f} s, "
+            "start before end)")
+
+
+def check_extension(seconds: float, have: float) -> None:
+    if seconds <= have:
+        raise LatentAudioError(f"--seconds {seconds:g} is not longer than the input "
+                               f"({have:.2f} s): ask for the total length")
+    if seconds > MAX_EXTEND_SECONDS:
+        raise LatentAudioError(f"--seconds {seconds:g} is too long: at most "
+                               f"{MAX_EXTEND_SECONDS:g} s")
+
+
 def _raised_cosine(length: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, length))).astype(np.float32)
 
@@ -113,8 +134,7 @@ class Editor:
              bpm: float | None = None, key: str | None = None,
              progress: bool = True) -> EditOutput:
         """Audio-to-audio: ``strength`` 0 gives the input back, 1 ignores it."""
-        if not 0.0 <= strength <= 1.0:
-            raise LatentAudioError(f"strength must be between 0 and 1, got {strength:g}")
+        check_strength(strength)
         audio = self._check_audio(audio)
         samples = audio.shape[-1]
         spec = self._spec(prompt, samples / self.rate, bpm, key)
@@ -142,10 +162,7 @@ class Editor:
         audio = self._check_audio(audio)
         samples = audio.shape[-1]
         length = samples / self.rate
-        if not 0.0 <= start < end <= length + 1e-9:
-            raise LatentAudioError(
-                f"the region {start:g}-{end:g} s is not inside the clip (0-{length:.3f} s, "
-                "start before end)")
+        check_region(start, end, length)
         fade = max(1, round(crossfade * self.rate))
         first, last = round(start * self.rate), min(samples, round(end * self.rate))
         # Latent frames touching [first - fade, last + fade), plus one either side: generated.
@@ -192,12 +209,7 @@ class Editor:
         audio = self._check_audio(audio)
         have = audio.shape[-1]
         samples = round(seconds * self.rate)
-        if samples <= have:
-            raise LatentAudioError(f"--seconds {seconds:g} is not longer than the input "
-                                   f"({have / self.rate:.2f} s): ask for the total length")
-        if seconds > MAX_EXTEND_SECONDS:
-            raise LatentAudioError(f"--seconds {seconds:g} is too long: at most "
-                                   f"{MAX_EXTEND_SECONDS:g} s")
+        check_extension(seconds, have / self.rate)
         per_frame = self.pipe.vae.samples_per_latent
         rate = self.rate / per_frame  # latent frames per second
         window, context = round(WINDOW_SECONDS * rate), round(CONTEXT_SECONDS * rate)

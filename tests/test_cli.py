@@ -371,3 +371,40 @@ def test_generate_candidates_keeps_a_reproducible_best(capsys, tmp_path, tiny_ge
     code, _, err = run(capsys, "generate", "rain", "--checkpoint", str(tiny_generator),
                        "--candidates", "2", "--clap", str(tmp_path / "none"))
     _assert_one_line_error(code, err, "needs a CLAP model")
+
+
+def test_edit_commands_end_to_end(capsys, tmp_path, tiny_generator):
+    clip = tmp_path / "in.wav"
+    save_audio(clip, sine(330, seconds=2.0))
+    common = ["--checkpoint", str(tiny_generator), "--steps", "1", "--seed", "1", "-q"]
+    cases = {
+        "inpaint": ["inpaint", str(clip), "a bell", "--start", "0.5", "--end", "1.2"],
+        "vary": ["vary", str(clip), "a bell", "--strength", "0.4"],
+        "extend": ["extend", str(clip), "a bell", "--seconds", "3.5"],
+        "loop": ["loop", "a drum groove", "--bpm", "120", "--bars", "1"],
+    }
+    lengths = {"inpaint": 2.0, "vary": 2.0, "extend": 3.5, "loop": 2.0}
+    for name, argv in cases.items():
+        out = tmp_path / f"{name}.flac"
+        code, _, err = run(capsys, *argv, *common, "-o", str(out))
+        assert code == 0, (name, err)
+        assert load_audio(out).shape == (2, round(lengths[name] * 44_100)), name
+        sidecar = json.loads((tmp_path / f"{name}.flac.json").read_text())
+        assert sidecar["operation"] == name and sidecar["seed"] == 1
+
+
+def test_edit_errors_are_one_line(capsys, tmp_path, tiny_generator):
+    clip = tmp_path / "in.wav"
+    save_audio(clip, sine(330, seconds=1.0))
+    base = ["--checkpoint", str(tiny_generator), "--steps", "1", "-o", str(tmp_path / "o.wav")]
+    capsys.readouterr()
+    code, _, err = run(capsys, "inpaint", str(clip), "x", "--start", "0.8", "--end", "0.2", *base)
+    _assert_one_line_error(code, err, "not inside the clip")
+    code, _, err = run(capsys, "vary", str(clip), "x", "--strength", "2", *base)
+    _assert_one_line_error(code, err, "strength must be between 0 and 1")
+    code, _, err = run(capsys, "vary", str(tmp_path / "absent.wav"), "x", *base)
+    _assert_one_line_error(code, err, "absent.wav")
+    (tmp_path / "junk.wav").write_bytes(b"RIFF junk")
+    code, _, err = run(capsys, "extend", str(tmp_path / "junk.wav"), "x", "--seconds", "9", *base)
+    _assert_one_line_error(code, err, "junk.wav")
+    assert not (tmp_path / "o.wav").exists()

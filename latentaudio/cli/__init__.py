@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from latentaudio import __version__
-from latentaudio.cli import audio, corpus, evaluate, generate, train
+from latentaudio.cli import audio, corpus, edit, evaluate, generate, train
 from latentaudio.cli.common import Parser, add_common_options
 from latentaudio.errors import LatentAudioError
 
-COMMANDS = [*generate.COMMANDS, *audio.COMMANDS, *evaluate.COMMANDS, *corpus.COMMANDS,
-            *train.COMMANDS]
+COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *audio.COMMANDS, *evaluate.COMMANDS,
+            *corpus.COMMANDS, *train.COMMANDS]
 
 EPILOG = """\
 examples:
