@@ -31,7 +31,7 @@ def chords(key: Key, seconds_each: float = 1.0) -> np.ndarray:
     return np.stack([mono, mono])
 
 
-@pytest.mark.parametrize("bpm", [90, 120, 150])
+@pytest.mark.parametrize("bpm", [90, 120, 140, 150])
 def test_tempo_of_a_click_track(bpm):
     estimate = estimate_tempo(clicks(bpm), SR)  # the default prior, not the answer
     assert tempo_accuracy(estimate, bpm)[0], estimate
@@ -58,3 +58,13 @@ def test_mirex_key_weights():
     assert key_score(Key.parse("C minor"), c) == 0.2
     assert key_score(Key.parse("E minor"), Key.parse("G major")) == 0.3
     assert key_score(Key.parse("D major"), c) == 0.0
+
+
+def test_key_of_a_c_major_scale_and_an_a_minor_triad():
+    t = np.arange(int(0.4 * SR)) / SR
+    scale = np.concatenate([np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) * np.hanning(len(t))
+                            for n in (60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60)])
+    assert estimate_key(np.stack([scale, scale]) * 0.2, SR) == Key.parse("C major")
+    t = np.arange(2 * SR) / SR
+    triad = sum(np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) for n in (57, 60, 64, 69))
+    assert estimate_key(np.stack([triad, triad]) * 0.1, SR) == Key.parse("A minor")
