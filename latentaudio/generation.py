@@ -22,13 +22,13 @@ def load_pipeline(folder: str | os.PathLike | None = None):
         raise LatentAudioError(
             f"no generator at {folder} (model_index.json missing): pass --checkpoint DIR, or "
             "build one with 'latentaudio train assemble'")
-    with _quiet_loading():
+    with quiet_loading():
         pipe = LatentAudioPipeline.from_pretrained(folder, dtype=torch.float32)
     return pipe, folder
 
 
 @contextmanager
-def _quiet_loading():
+def quiet_loading():
     """No per-file loading bars from diffusers and transformers for a local folder that loads in
     a second; their settings are restored afterwards."""
     from diffusers.utils import logging as diffusers_logging

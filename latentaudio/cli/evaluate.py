@@ -90,6 +90,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     prompts = prompts[: args.limit] if args.limit else prompts
     if not prompts:
         raise LatentAudioError(f"{args.prompts} holds no prompts")
+    if args.generated is not None:  # every file present before any model loads
+        generated = {p.id: _find_generated(args.generated, p.id) for p in prompts}
     clap_folder = args.clap or (DEFAULT_CLAP if (DEFAULT_CLAP / "config.json").is_file() else None)
     scorer = Scorer(clap=LatentAudioClap.from_pretrained(clap_folder) if clap_folder else None)
     if clap_folder is None:
@@ -107,7 +109,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     for index, prompt in enumerate(tqdm(prompts, desc="generate + score", disable=quiet)):
         audio_path = args.out / "audio" / f"{prompt.id}.wav"
         if pipe is None:
-            audio = load_audio(_find_generated(args.generated, prompt.id))
+            audio = load_audio(generated[prompt.id])
         else:
             result = pipe(prompt.prompt, seconds=prompt.seconds, seeds=[args.seed + index],
                           num_inference_steps=args.steps, guidance_scale=args.cfg,

@@ -86,7 +86,10 @@ class LatentAudioClap:
         if not (folder / "config.json").is_file():
             raise LatentAudioError(f"no CLAP model at {folder}: pass a folder made by "
                                    "'latentaudio train clap'")
-        return cls(ClapHeads.from_pretrained(folder).float())
+        from latentaudio.generation import quiet_loading
+
+        with quiet_loading():
+            return cls(ClapHeads.from_pretrained(folder).float())
 
     def audio_features(self, wavs: list[np.ndarray]) -> torch.Tensor:
         """Frozen-tower outputs ``(N, 512)`` of 44.1 kHz ``(channels, samples)`` clips."""
