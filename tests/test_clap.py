@@ -37,20 +37,27 @@ def make_clip(kind: str, rng: np.random.Generator) -> np.ndarray:
     return np.stack([mono, mono]).astype(np.float32)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clapdata")
+def make_corpus(root, per_class: int, test_per_class: int) -> None:
+    """``per_class`` clips of each class with a manifest; the last ``test_per_class`` of each
+    class form the test split."""
     rng = np.random.default_rng(0)
     rows = []
     for kind, captions in CLASSES.items():
-        for i in range(10):
+        for i in range(per_class):
             path = f"{kind}-{i}.wav"
             save_audio(root / path, make_clip(kind, rng))
             rows.append({"id": f"{kind}-{i}", "path": path, "caption": captions[i % 3],
                          "tags": [kind], "source": "test", "license": "CC0-1.0",
-                         "seconds": 1.5, "split": "test" if i >= 8 else "train",
+                         "seconds": 1.5,
+                         "split": "test" if i >= per_class - test_per_class else "train",
                          "kind": "sfx", "category": kind, "group": f"{kind}-{i}"})
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clapdata")
+    make_corpus(root, per_class=10, test_per_class=2)
     clips, data_root, _ = load_clips(root)
     out = tmp_path_factory.mktemp("claprun")
     metrics = train_clap(clips, data_root, out, steps=150, batch_size=24, progress=False)

@@ -9,7 +9,7 @@ import pytest
 from latentaudio import cli
 from latentaudio.audio import save_audio
 from latentaudio.evaluation.report import read_prompts
-from tests.test_clap import CLASSES, make_clip
+from tests.test_clap import make_clip, make_corpus
 
 
 @pytest.fixture(scope="module")
@@ -17,16 +17,7 @@ def setup(tmp_path_factory):
     base = tmp_path_factory.mktemp("evaluate")
     rng = np.random.default_rng(0)
     corpus = base / "corpus"
-    rows = []
-    for kind, captions in CLASSES.items():
-        for i in range(4):
-            path = f"{kind}-{i}.wav"
-            save_audio(corpus / path, make_clip(kind, rng))
-            rows.append({"id": f"{kind}-{i}", "path": path, "caption": captions[i % 3],
-                         "tags": [kind], "source": "test", "license": "CC0-1.0",
-                         "seconds": 1.5, "split": "test" if i == 3 else "train", "kind": "sfx",
-                         "category": kind, "group": f"{kind}-{i}"})
-    (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    make_corpus(corpus, per_class=4, test_per_class=1)
     prompts = base / "prompts.jsonl"
     prompts.write_text(
         json.dumps({"id": "beep", "prompt": "a high beep", "category": "beep", "seconds": 1.5})
