@@ -56,3 +56,14 @@ def add_actions(parser: argparse.ArgumentParser, actions: list[Command]) -> None
         add_common_options(child)
         action.add_arguments(child)
         child.set_defaults(run=action.run)
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """--seed, --steps, --cfg and --negative, shared by generate and the editing commands."""
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed (default: a fresh one, written to the sidecar)")
+    parser.add_argument("--steps", type=positive_int, default=12,
+                        help="denoising steps (default: %(default)s)")
+    parser.add_argument("--cfg", type=float, default=4.0,
+                        help="classifier-free guidance scale; 1 = none (default: %(default)s)")
+    parser.add_argument("--negative", default=None, help="what the audio should not be like")

@@ -6,7 +6,7 @@ import argparse
 import secrets
 from pathlib import Path
 
-from latentaudio.cli.common import Command, positive_float, positive_int
+from latentaudio.cli.common import Command, add_sampling_options, positive_float, positive_int
 from latentaudio.errors import LatentAudioError
 
 
@@ -16,13 +16,7 @@ def _common(parser: argparse.ArgumentParser, *, needs_input: bool = True) -> Non
         parser.add_argument("input", type=Path, help="audio file to edit (any format and rate)")
     parser.add_argument("prompt", help="what the new audio should sound like")
     parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random seed (default: a fresh one, written to the sidecar)")
-    parser.add_argument("--steps", type=positive_int, default=12,
-                        help="denoising steps (default: %(default)s)")
-    parser.add_argument("--cfg", type=float, default=4.0,
-                        help="classifier-free guidance scale (default: %(default)s)")
-    parser.add_argument("--negative", default=None, help="what the audio should not be like")
+    add_sampling_options(parser)
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")

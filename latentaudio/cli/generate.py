@@ -7,7 +7,7 @@ import re
 import secrets
 from pathlib import Path
 
-from latentaudio.cli.common import Command, positive_float, positive_int
+from latentaudio.cli.common import Command, add_sampling_options, positive_float, positive_int
 from latentaudio.errors import LatentAudioError
 
 CANDIDATE_STRIDE = 1_000_003  # seed offset between the candidates of one output
@@ -29,15 +29,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", help="what to generate, in words")
     parser.add_argument("--seconds", type=positive_float, default=None,
                         help="duration, 0.5 to 47 (default: from the prompt, else 10)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random seed (default: a fresh one, written to the sidecar)")
+    add_sampling_options(parser)
     parser.add_argument("-n", "--count", type=positive_int, default=1,
                         help="how many variations (seeds seed, seed+1, ...)")
-    parser.add_argument("--steps", type=positive_int, default=12,
-                        help="denoising steps (default: %(default)s)")
-    parser.add_argument("--cfg", type=float, default=4.0,
-                        help="classifier-free guidance scale; 1 = none (default: %(default)s)")
-    parser.add_argument("--negative", default=None, help="what the audio should not be like")
     parser.add_argument("--bpm", type=positive_float, default=None, help="tempo for music")
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
     parser.add_argument("--lufs", type=float, default=-14.0,
