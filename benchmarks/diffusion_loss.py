@@ -38,7 +38,7 @@ def main() -> None:
 
     from torch.utils.data import DataLoader
 
-    from latentaudio.codec import load_component
+    from latentaudio.codec import component_folder, load_component
     from latentaudio.conditioning.text import build_text_encoder
     from latentaudio.data.dataset import ClipDataset, latent_cache
     from latentaudio.data.sources import load_clips
@@ -57,8 +57,7 @@ def main() -> None:
     bins = torch.linspace(0, 1, 5)
     results = {}
     for run in args.runs:
-        source = next((run / n for n in ("final", "ema") if (run / n / "config.json").is_file()),
-                      run)
+        source = component_folder(run)
         name = json.loads((source / "config.json").read_text())["_class_name"]
         model = load_component(DENOISER_CLASSES[name], source).float().eval()
         generator = torch.Generator().manual_seed(1234)

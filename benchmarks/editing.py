@@ -31,13 +31,6 @@ def flatness(audio: np.ndarray) -> float:
     return float(np.mean(librosa.feature.spectral_flatness(y=audio.mean(axis=0))))
 
 
-def flux(audio: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
-    mono = audio.mean(axis=0)
-    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop] * np.hanning(n_fft)
-    magnitude = np.abs(np.fft.rfft(frames, axis=-1))
-    return np.sqrt(np.sum(np.diff(magnitude, axis=0) ** 2, axis=-1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None)
@@ -50,6 +43,7 @@ def main() -> None:
     from latentaudio.editing import Editor
     from latentaudio.evaluation.aisfx import AisfxEmbedder, cosine
     from latentaudio.evaluation.music import estimate_key, estimate_tempo
+    from latentaudio.evaluation.spectral import spectral_flux
     from latentaudio.generation import load_pipeline
     from latentaudio.mel import MelSpectrogram
 
@@ -93,7 +87,7 @@ def main() -> None:
     for bpm, bars in ((85, 4), (120, 2)):
         audio = editor.loop(PROMPTS["music"], bpm, bars, seed=3, progress=False).audio
         rolled = np.roll(audio, audio.shape[-1] // 2, axis=-1)
-        values = flux(rolled)
+        values = spectral_flux(rolled)
         seam = int(audio.shape[-1] // 2 // 256)
         seam_flux = float(values[max(0, seam - 4): seam + 1].max())
         results["loop"][f"{bpm}bpm-{bars}bars"] = {

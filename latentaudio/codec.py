@@ -32,6 +32,17 @@ def load_component(cls, folder: str | os.PathLike, dtype: torch.dtype = torch.fl
     return cls.from_pretrained(folder, dtype=dtype).eval()
 
 
+def component_folder(folder: str | os.PathLike) -> Path:
+    """A training run's final/ (else the EMA weights of its latest checkpoint, ema/), or the
+    folder itself when it is a component."""
+    folder = Path(folder)
+    source = next((folder / name for name in ("final", "ema")
+                   if (folder / name / "config.json").is_file()), folder)
+    if not (source / "config.json").is_file():
+        raise LatentAudioError(f"{source} has no config.json: is it a run or a component folder?")
+    return source
+
+
 class LatentCodec:
     """A mel front end, a mel-VAE and a vocoder (None: Griffin-Lim) that agree on the mel."""
 

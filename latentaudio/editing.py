@@ -78,6 +78,13 @@ def _rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0.0
 
 
+def _match_rms(generated: np.ndarray, audio: np.ndarray, where) -> np.ndarray:
+    """Scale ``generated`` so its RMS over ``where`` (an index into the last axis) equals the
+    input's there; unchanged when either is silent."""
+    reference, ours = _rms(audio[:, where]), _rms(generated[:, where])
+    return generated * np.float32(reference / ours) if reference > 0 and ours > 0 else generated
+
+
 class Editor:
     """Editing operations on top of a :class:`~latentaudio.pipeline.LatentAudioPipeline`."""
 
@@ -183,10 +190,7 @@ class Editor:
         # Level: the generated clip's RMS outside the region onto the input's there.
         outside = np.ones(samples, dtype=bool)
         outside[max(0, first - fade): last + fade] = False
-        reference, ours = _rms(audio[:, outside]), _rms(generated[:, outside])
-        if reference > 0 and ours > 0:
-            generated = generated * np.float32(reference / ours)
-        generated = np.clip(generated, -1.0, 1.0)
+        generated = np.clip(_match_rms(generated, audio, outside), -1.0, 1.0)
         weight = np.zeros(samples, dtype=np.float32)
         weight[first:last] = 1.0
         ramp = _raised_cosine(fade)
@@ -234,9 +238,7 @@ class Editor:
             generated = self.codec.decode(latents[..., :needed], samples)[0].numpy()
         # Level: the decoded copy of the input's last seconds onto the input itself.
         span = slice(max(0, have - round(CONTEXT_SECONDS * self.rate)), have)
-        reference, ours = _rms(audio[:, span]), _rms(generated[:, span])
-        if reference > 0 and ours > 0:
-            generated = generated * np.float32(reference / ours)
+        generated = _match_rms(generated, audio, span)
         generated, _, _ = limit_true_peak(generated, self.rate, -1.0)  # the new part only
         fade = min(round(CROSSFADE_SECONDS * self.rate), have)
         out = generated.copy()

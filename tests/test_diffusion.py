@@ -101,18 +101,20 @@ def test_flow_loss_is_finite_and_masked(dit):
     loss.backward()
 
 
+def _ideal(s):
+    def velocity(x, t, c):
+        t = t[:, None, None]
+        return (t - (1 - t) * s**2) / ((1 - t) ** 2 * s**2 + t**2) * x
+    return velocity
+
+
 @pytest.mark.parametrize(("scheduler", "steps"), [("euler", 100), ("dpm++", 12)])
 def test_ideal_gaussian_denoiser_returns_data_scaled_noise(scheduler, steps):
     # Data ~ N(0, s^2): the exact velocity E[noise - x0 | x_t] is linear in x_t; integrating it
     # must turn unit noise into samples of standard deviation s (STYLE.md's analytic check).
     s = 0.5
-
-    def ideal(x, t, c):
-        t = t[:, None, None]
-        return (t - (1 - t) * s**2) / ((1 - t) ** 2 * s**2 + t**2) * x
-
     noise = initial_noise((64, 4, 32), [torch.Generator().manual_seed(i) for i in range(64)])
-    out = sample(ideal, noise, condition(64), steps=steps, guidance=1.0, scheduler=scheduler)
+    out = sample(_ideal(s), noise, condition(64), steps=steps, guidance=1.0, scheduler=scheduler)
     assert float(out.std()) == pytest.approx(s, rel=0.03)  # Euler is first order: more steps
 
 
@@ -120,13 +122,6 @@ def test_noise_of_item_i_does_not_depend_on_the_batch():
     one = initial_noise((1, 4, 8), [torch.Generator().manual_seed(7)])
     three = initial_noise((3, 4, 8), [torch.Generator().manual_seed(s) for s in (5, 7, 9)])
     assert torch.equal(one[0], three[1])
-
-
-def _ideal(s):
-    def velocity(x, t, c):
-        t = t[:, None, None]
-        return (t - (1 - t) * s**2) / ((1 - t) ** 2 * s**2 + t**2) * x
-    return velocity
 
 
 def test_sdedit_start_keeps_the_data_distribution_and_forgets_with_strength():

@@ -6,6 +6,7 @@ import pytest
 
 from latentaudio.editing import CROSSFADE_SECONDS, Editor
 from latentaudio.errors import LatentAudioError
+from latentaudio.evaluation.spectral import spectral_flux
 from tests.test_pipeline import pipe  # noqa: F401  (the tiny pipeline fixture)
 
 SR = 44_100
@@ -73,13 +74,6 @@ def test_extend_reaches_the_exact_length_and_keeps_the_input(editor, clip):
         editor.extend(clip, "rain", 2.0, progress=False)
 
 
-def _spectral_flux(audio: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
-    mono = audio.mean(axis=0)
-    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop] * np.hanning(n_fft)
-    magnitude = np.abs(np.fft.rfft(frames, axis=-1))
-    return np.sqrt(np.sum(np.diff(magnitude, axis=0) ** 2, axis=-1))
-
-
 @pytest.mark.parametrize(("bpm", "bars", "beats"), [(120, 1, 4), (97, 2, 3)])
 def test_loop_is_exact_and_its_seam_is_as_smooth_as_its_interior(editor, bpm, bars, beats):
     out = editor.loop("a drum groove", bpm, bars, beats_per_bar=beats, steps=2, seed=2,
@@ -88,7 +82,7 @@ def test_loop_is_exact_and_its_seam_is_as_smooth_as_its_interior(editor, bpm, ba
     assert out.audio.shape == (2, samples)
     half = samples // 2
     rolled = np.roll(out.audio, half, axis=-1)  # the wrap-around seam now sits at `half`
-    flux = _spectral_flux(rolled)
+    flux = spectral_flux(rolled)
     seam_frames = flux[max(0, half // 256 - 4): half // 256 + 1]
     assert seam_frames.max() <= np.percentile(flux, 95)
 

@@ -67,3 +67,16 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cfg", type=float, default=4.0,
                         help="classifier-free guidance scale; 1 = none (default: %(default)s)")
     parser.add_argument("--negative", default=None, help="what the audio should not be like")
+
+
+def canonical_key(text: str | None) -> str | None:
+    """``"f#m"`` -> ``"F# minor"``; None stays None; anything else is a one-line error."""
+    if text is None:
+        return None
+    from latentaudio.data.theory import Key
+    from latentaudio.errors import LatentAudioError
+
+    try:
+        return Key.parse(text).name
+    except ValueError as error:
+        raise LatentAudioError(str(error)) from None

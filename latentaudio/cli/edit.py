@@ -6,8 +6,13 @@ import argparse
 import secrets
 from pathlib import Path
 
-from latentaudio.cli.common import Command, add_sampling_options, positive_float, positive_int
-from latentaudio.errors import LatentAudioError
+from latentaudio.cli.common import (
+    Command,
+    add_sampling_options,
+    canonical_key,
+    positive_float,
+    positive_int,
+)
 
 
 def _common(parser: argparse.ArgumentParser, *, needs_input: bool = True) -> None:
@@ -68,26 +73,19 @@ def _loop_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, operation: str) -> None:
     from latentaudio import __version__
-    from latentaudio.audio import load_audio, save_audio, save_sidecar
+    from latentaudio.audio import SAMPLE_RATE, load_audio, save_audio, save_sidecar
     from latentaudio.editing import Editor, check_extension, check_region, check_strength
     from latentaudio.generation import load_pipeline, model_identity
 
-    key = args.key
-    if key is not None:
-        from latentaudio.data.theory import Key
-
-        try:
-            key = Key.parse(key).name
-        except ValueError as error:
-            raise LatentAudioError(str(error)) from None
+    key = canonical_key(args.key)
     audio = load_audio(args.input) if operation != "loop" else None
     # Check what can be checked before the model loads.
     if operation == "inpaint":
-        check_region(args.start, args.end, audio.shape[-1] / 44_100)
+        check_region(args.start, args.end, audio.shape[-1] / SAMPLE_RATE)
     elif operation == "vary":
         check_strength(args.strength)
     elif operation == "extend":
-        check_extension(args.seconds, audio.shape[-1] / 44_100)
+        check_extension(args.seconds, audio.shape[-1] / SAMPLE_RATE)
     pipe, folder = load_pipeline(args.checkpoint)
     editor = Editor(pipe)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)

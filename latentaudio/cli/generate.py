@@ -7,7 +7,13 @@ import re
 import secrets
 from pathlib import Path
 
-from latentaudio.cli.common import Command, add_sampling_options, positive_float, positive_int
+from latentaudio.cli.common import (
+    Command,
+    add_sampling_options,
+    canonical_key,
+    positive_float,
+    positive_int,
+)
 from latentaudio.errors import LatentAudioError
 
 CANDIDATE_STRIDE = 1_000_003  # seed offset between the candidates of one output
@@ -73,13 +79,7 @@ def _generate(args: argparse.Namespace) -> None:
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
 
-    if args.key is not None:
-        from latentaudio.data.theory import Key
-
-        try:
-            args.key = Key.parse(args.key).name
-        except ValueError as error:
-            raise LatentAudioError(str(error)) from None
+    args.key = canonical_key(args.key)
     from latentaudio.pipeline import MAX_SECONDS, MIN_SECONDS
 
     if args.seconds is not None and not MIN_SECONDS <= args.seconds <= MAX_SECONDS:

@@ -121,16 +121,6 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     print(f"trained {kind}: EMA weights in {final}")
 
 
-def _component_source(folder: Path) -> Path:
-    """A run folder's final/ (else the EMA weights of its latest checkpoint, ema/), or the
-    folder itself when it is a component."""
-    source = next((folder / name for name in ("final", "ema")
-                   if (folder / name / "config.json").is_file()), folder)
-    if not (source / "config.json").is_file():
-        raise LatentAudioError(f"{source} has no config.json: is it a run or a component folder?")
-    return source
-
-
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN", type=Path,
                         help="a run folder (its final/, else the EMA weights of its latest "
@@ -146,11 +136,11 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 def _export(args: argparse.Namespace) -> None:
     import torch
 
-    from latentaudio.codec import load_component
+    from latentaudio.codec import component_folder, load_component
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    source = _component_source(args.run_dir)
+    source = component_folder(args.run_dir)
     config_file = source / "config.json"
     from latentaudio.denoisers import DENOISER_CLASSES
     from latentaudio.evaluation.clap import ClapHeads
@@ -204,7 +194,7 @@ def _assemble_arguments(parser: argparse.ArgumentParser) -> None:
 def _assemble(args: argparse.Namespace) -> None:
     from transformers import AutoModel, AutoTokenizer
 
-    from latentaudio.codec import load_component
+    from latentaudio.codec import component_folder, load_component
     from latentaudio.conditioning.text import minilm_path
     from latentaudio.denoisers import DENOISER_CLASSES
     from latentaudio.diffusion.flow import SCHEDULERS
@@ -212,7 +202,7 @@ def _assemble(args: argparse.Namespace) -> None:
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    source = _component_source(args.denoiser)
+    source = component_folder(args.denoiser)
     name = json.loads((source / "config.json").read_text()).get("_class_name")
     if name not in DENOISER_CLASSES:
         raise LatentAudioError(f"{source} holds a {name}, not a denoiser "

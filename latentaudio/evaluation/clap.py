@@ -99,8 +99,12 @@ class LatentAudioClap:
         return self.text_encoder(list(captions)).pooled.float()
 
     @torch.no_grad()
+    def project_audio(self, features: torch.Tensor) -> torch.Tensor:
+        """Frozen-tower outputs ``(N, 512)`` -> CLAP audio embeddings ``(N, embed_dim)``."""
+        return self.heads.audio_projection(features)
+
     def embed_audio(self, wavs: list[np.ndarray]) -> torch.Tensor:
-        return self.heads.audio_projection(self.audio_features(wavs))
+        return self.project_audio(self.audio_features(wavs))
 
     @torch.no_grad()
     def embed_text(self, captions: list[str]) -> torch.Tensor:

@@ -45,15 +45,19 @@ def tempo_accuracy(estimate: float, target: float, tolerance: float = 0.04) -> t
     return close(target), any(close(target * f) for f in (1.0, 2.0, 0.5, 3.0, 1 / 3))
 
 
-def chroma(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mean CQT chroma ``(12,)`` of the clip, C first."""
+def chroma_frames(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """CQT chroma ``(12, frames)`` of the clip, C first, at 22.05 kHz / hop 512."""
     import librosa
 
     mono = _mono(audio)
     if sample_rate != 22_050:  # the CQT needs no more; 2x faster
         mono = librosa.resample(mono, orig_sr=sample_rate, target_sr=22_050, res_type="soxr_hq")
-    frames = librosa.feature.chroma_cqt(y=mono, sr=22_050, hop_length=512)
-    return frames.mean(axis=1)
+    return librosa.feature.chroma_cqt(y=mono, sr=22_050, hop_length=512)
+
+
+def chroma(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean CQT chroma ``(12,)`` of the clip, C first."""
+    return chroma_frames(audio, sample_rate).mean(axis=1)
 
 
 def estimate_key(audio: np.ndarray, sample_rate: int) -> Key:
@@ -87,14 +91,7 @@ def key_score(estimate: Key, target: Key) -> float:
 def chroma_similarity(audio: np.ndarray, reference: np.ndarray, sample_rate: int) -> float:
     """Mean frame-wise cosine similarity of the two clips' CQT chroma sequences, the reference
     stretched to the clip's frame count (MusicGen's melody metric, Copet et al. 2023)."""
-    import librosa
-
-    def frames(wav: np.ndarray) -> np.ndarray:
-        mono = librosa.resample(_mono(wav), orig_sr=sample_rate, target_sr=22_050,
-                                res_type="soxr_hq")
-        return librosa.feature.chroma_cqt(y=mono, sr=22_050, hop_length=512)  # (12, T)
-
-    ours, theirs = frames(audio), frames(reference)
+    ours, theirs = chroma_frames(audio, sample_rate), chroma_frames(reference, sample_rate)
     positions = np.linspace(0, theirs.shape[1] - 1, ours.shape[1]).round().astype(int)
     theirs = theirs[:, positions]
     dot = (ours * theirs).sum(axis=0)

@@ -63,6 +63,7 @@ class Scorer:
     clap: object | None = None
     target_lufs: float = -14.0
     _aisfx: object | None = field(default=None, repr=False)
+    _texts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # prompt -> CLAP
 
     @property
     def aisfx(self):
@@ -82,10 +83,15 @@ class Scorer:
         raw = self.aisfx.embed(audio)
         out = {"aisfx": raw}
         if self.clap is not None:
-            with torch.no_grad():
-                out["clap"] = self.clap.heads.audio_projection(
-                    torch.from_numpy(raw)[None])[0].numpy()
+            out["clap"] = self.clap.project_audio(torch.from_numpy(raw)[None])[0].numpy()
         return out
+
+    def text_embedding(self, text: str) -> np.ndarray:
+        """The prompt's CLAP text embedding, computed once per prompt (calibration rows score
+        the same prompts again)."""
+        if text not in self._texts:
+            self._texts[text] = self.clap.embed_text([text])[0].numpy()
+        return self._texts[text]
 
     def score(self, audio: np.ndarray, prompt: Prompt) -> tuple[dict, dict]:
         """``(metrics, embeddings)`` of one clip for one prompt."""
@@ -101,11 +107,7 @@ class Scorer:
                         target_lufs=self.target_lufs).as_dict()
         embeddings = self.embed(audio)
         if self.clap is not None:
-            import torch
-
-            with torch.no_grad():
-                text = self.clap.embed_text([prompt.prompt])[0].numpy()
-            metrics["clap_score"] = float(embeddings["clap"] @ text)
+            metrics["clap_score"] = float(embeddings["clap"] @ self.text_embedding(prompt.prompt))
         if prompt.bpm:
             estimate = estimate_tempo(audio, SAMPLE_RATE)
             metrics["bpm_estimate"] = estimate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from latentaudio.mel import MelSpectrogram
@@ -28,3 +29,12 @@ def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor,
     ref = mel.stft(reference.flatten(0, 1)).abs()
     est = mel.stft(estimate.flatten(0, 1)).abs()
     return float(torch.linalg.norm(ref - est) / torch.linalg.norm(ref).clamp_min(1e-12))
+
+
+def spectral_flux(audio: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
+    """Frame-to-frame L2 change of the STFT magnitude of ``(channels, samples)`` (mixed to
+    mono), one value per hop after the first frame; spikes mark clicks and hard cuts."""
+    mono = np.asarray(audio, dtype=np.float64).mean(axis=0)
+    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop] * np.hanning(n_fft)
+    magnitude = np.abs(np.fft.rfft(frames, axis=-1))
+    return np.sqrt(np.sum(np.diff(magnitude, axis=0) ** 2, axis=-1))
