@@ -1,5 +1,8 @@
 """The text-to-audio generator: a diffusers pipeline whose ``__call__`` reads top to bottom.
 
+Besides words, a reference recording can steer the output: ``melody`` (its tune, as chroma) and
+``style`` (its sound, as an audio embedding); with a style, the prompt may be empty.
+
 Components (one subfolder each in a model folder): ``vae`` (MelVAE), ``vocoder`` (Vocoder),
 ``denoiser`` (LatentDiT or LatentUNet), ``text_encoder`` + ``tokenizer`` (transformers, MiniLM
 by default) and ``scheduler`` (a diffusers flow scheduler). Cost scales with the requested
@@ -22,6 +25,7 @@ from latentaudio.codec import LatentCodec
 from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalInputs, key_index
 from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
+from latentaudio.conditioning.reference import StyleEmbedder, fit_frames, melody_chroma
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only imported classes)
 from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
@@ -53,6 +57,7 @@ class LatentAudioPipeline(DiffusionPipeline):
                               text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
         check_tokenizer(tokenizer, "the pipeline's tokenizer")
         self.codec = LatentCodec(vae, vocoder)
+        self._style_embedder = None  # the frozen aisfx tower, loaded on first use
 
     @property
     def sample_rate(self) -> int:
@@ -78,6 +83,26 @@ class LatentAudioPipeline(DiffusionPipeline):
             negative = Conditioning(words.states, words.mask, words.pooled, negative.globals)
         return condition, negative
 
+    def encode_references(self, specs: list[PromptSpec], condition: Conditioning,
+                          negative: Conditioning, frames: int, melody: list[np.ndarray] | None,
+                          style: list[np.ndarray] | None) -> tuple[Conditioning, Conditioning]:
+        """Add one melody and/or style reference per item (44.1 kHz ``(channels, samples)``
+        arrays) to ``condition``; the negative gets none, so guidance also pushes towards them.
+        An item with a style and an empty prompt is conditioned on the style alone."""
+        if melody is not None:
+            chroma = [fit_frames(melody_chroma(ref, self.sample_rate,
+                                               self.vae.samples_per_latent), frames)
+                      for ref in melody]
+            condition.melody = torch.stack(chroma)  # (B, 12, frames)
+            negative.melody = torch.zeros_like(condition.melody)
+        if style is not None:
+            self._style_embedder = self._style_embedder or StyleEmbedder()
+            condition.style = torch.stack([self._style_embedder(ref) for ref in style])
+            negative.style = torch.zeros_like(condition.style)  # (B, 512)
+            wordless = torch.tensor([not spec.caption.strip() for spec in specs])
+            condition = condition.where(~wordless, condition.without_text())
+        return condition, negative
+
     # --------------------------------------------------------------------- generation
     @torch.no_grad()
     def __call__(
@@ -94,12 +119,19 @@ class LatentAudioPipeline(DiffusionPipeline):
         seeds: list[int] | None = None,
         mastering: MasteringConfig | None = None,
         scheduler: str | None = None,
+        melody: np.ndarray | list[np.ndarray] | None = None,
+        style: np.ndarray | list[np.ndarray] | None = None,
         progress: bool = True,
     ) -> GenerationOutput:
+        """``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``,
+        for every prompt, or a list with one per prompt."""
         # 1. Check inputs.
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if not prompts or not all(p.strip() for p in prompts):
-            raise LatentAudioError("the prompt is empty: describe the sound you want")
+        melody = _references(melody, len(prompts), "melody")
+        style = _references(style, len(prompts), "style")
+        if not prompts or (style is None and not all(p.strip() for p in prompts)):
+            raise LatentAudioError("the prompt is empty: describe the sound you want (or give "
+                                   "a style reference)")
         if num_inference_steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {num_inference_steps}")
         if scheduler is not None and scheduler not in SCHEDULERS:
@@ -110,7 +142,10 @@ class LatentAudioPipeline(DiffusionPipeline):
         specs = []
         for text in prompts:
             spec = parse_prompt(text)
-            spec.seconds = seconds if seconds is not None else (spec.seconds or DEFAULT_SECONDS)
+            # Without a duration, a melody reference sets it (its tune, start to end).
+            natural = (min(melody[0].shape[-1] / self.sample_rate, MAX_SECONDS)
+                       if melody is not None else DEFAULT_SECONDS)
+            spec.seconds = seconds if seconds is not None else (spec.seconds or natural)
             spec.bpm = bpm if bpm is not None else spec.bpm
             spec.key = key if key is not None else spec.key
             if not MIN_SECONDS <= spec.seconds <= MAX_SECONDS:
@@ -132,12 +167,15 @@ class LatentAudioPipeline(DiffusionPipeline):
         if len(generators) != len(specs):
             raise LatentAudioError(f"{len(generators)} generators for {len(specs)} prompts")
 
-        # 4. Encode the prompts.
-        condition, negative = self.encode_prompt(specs, negative_prompt)
-
-        # 5. Prepare the initial noise for just the requested duration.
+        # 4. Encode the prompts and any reference recordings.
         samples = round(specs[0].seconds * self.sample_rate)
         frames = self.vae.latent_frames(self.codec.mel.config.num_frames(samples))
+        condition, negative = self.encode_prompt(specs, negative_prompt)
+        if melody is not None or style is not None:
+            condition, negative = self.encode_references(specs, condition, negative, frames,
+                                                         melody, style)
+
+        # 5. Prepare the initial noise for just the requested duration.
         dtype = self.denoiser.dtype
         latents = initial_noise((len(specs), self.vae.config.latent_channels, frames),
                                 generators).to(dtype)
@@ -160,3 +198,19 @@ class LatentAudioPipeline(DiffusionPipeline):
         return GenerationOutput(np.stack(mastered), self.sample_rate, specs,
                                 list(seeds) if seeds is not None else [None] * len(specs),
                                 reports)
+
+
+def _references(value, count: int, name: str) -> list[np.ndarray] | None:
+    """None, one reference for all ``count`` items, or one each -> a list, else a clear error."""
+    if value is None:
+        return None
+    items = list(value) if isinstance(value, (list, tuple)) else [value] * count
+    if len(items) != count:
+        raise LatentAudioError(f"{len(items)} {name} references for {count} prompts")
+    for item in items:
+        if not isinstance(item, np.ndarray) or item.ndim not in (1, 2) or item.shape[-1] == 0:
+            raise LatentAudioError(f"the {name} reference must be non-empty audio, "
+                                   "(channels, samples) at 44.1 kHz")
+        if not np.isfinite(item).all():
+            raise LatentAudioError(f"the {name} reference holds NaN or infinite samples")
+    return items

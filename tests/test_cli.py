@@ -285,7 +285,8 @@ def tiny_generator(request, tmp_path, tiny_model):
     torch.manual_seed(0)
     if request.param == "dit":
         denoiser = LatentDiT(latent_channels=8, layers=1, heads=2, key_value_heads=1,
-                             head_dim=8, cross_attention_dim=16, global_dim=16, time_dim=16)
+                             head_dim=8, cross_attention_dim=16, global_dim=16, time_dim=16,
+                             melody_bins=12, style_dim=512)
     else:
         denoiser = LatentUNet(latent_channels=8, channels=(16, 32), blocks_per_level=1,
                               attention_levels=(False, True), head_dim=16,
@@ -335,6 +336,39 @@ def test_generate_errors_are_one_line(capsys, tmp_path, tiny_generator):
     code, _, err = run(capsys, "generate", "rain", "--checkpoint", str(tiny_generator),
                        "--key", "Z minor")
     _assert_one_line_error(code, err, "not a key")
+
+
+def test_generate_with_melody_and_style_references(capsys, tmp_path, tiny_generator):
+    reference = tmp_path / "hum.wav"
+    save_audio(reference, sine(440, seconds=1.3))
+    common = ["--checkpoint", str(tiny_generator), "--steps", "1", "--seed", "2", "-q"]
+    capsys.readouterr()
+    if _is_unet(tiny_generator):
+        code, _, err = run(capsys, "generate", "piano", "--melody", str(reference), *common)
+        _assert_one_line_error(code, err, "not trained with melody conditioning")
+        return
+    code, _, err = run(capsys, "generate", "piano", "--melody", str(reference), *common,
+                       "-o", str(tmp_path / "m.wav"))
+    assert code == 0, err
+    assert load_audio(tmp_path / "m.wav").shape == (2, round(1.3 * 44_100))  # its length
+    sidecar = json.loads((tmp_path / "m.wav.json").read_text())
+    assert sidecar["melody"] == str(reference) and "style" not in sidecar
+    code, _, err = run(capsys, "generate", "--style", str(reference), "--seconds", "1",
+                       *common, "-o", str(tmp_path / "s.wav"))  # no words at all
+    assert code == 0, err
+    assert json.loads((tmp_path / "s.wav.json").read_text())["style"] == str(reference)
+    (tmp_path / "bad.wav").write_bytes(b"not audio")
+    for option in ("--melody", "--style"):
+        code, _, err = run(capsys, "generate", "piano", option, str(tmp_path / "bad.wav"),
+                           *common, "-o", str(tmp_path / "x.wav"))
+        _assert_one_line_error(code, err, "bad.wav")
+    code, _, err = run(capsys, "generate", *common)
+    _assert_one_line_error(code, err, "give a prompt")
+    assert not (tmp_path / "x.wav").exists()
+
+
+def _is_unet(folder):
+    return "LatentUNet" in (folder / "denoiser" / "config.json").read_text()
 
 
 def test_generate_in_a_fresh_process(tmp_path, tiny_generator):

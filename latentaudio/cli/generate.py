@@ -24,6 +24,8 @@ examples:
   latentaudio generate "upbeat rock groove with distorted guitar, 128 bpm, E minor" -n 3
   latentaudio generate "calm ambient pad" --negative "drums" --cfg 5 -o pad.flac
   latentaudio generate "a dog barking twice" --candidates 4   # keep the best of 4 by CLAP
+  latentaudio generate "warm electric piano" --melody hummed.wav   # hum it; restyle it
+  latentaudio generate --style reference.wav                # sounds like this clip, no words
 
 The prompt may carry its own tags ("10 seconds", "120 bpm", "A minor"); --seconds, --bpm and
 --key override them. The same prompt, seed and settings give the same bytes."""
@@ -32,7 +34,8 @@ The prompt may carry its own tags ("10 seconds", "120 bpm", "A minor"); --second
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EXAMPLES
-    parser.add_argument("prompt", help="what to generate, in words")
+    parser.add_argument("prompt", nargs="?", default="",
+                        help="what to generate, in words (may be left out with --style)")
     parser.add_argument("--seconds", type=positive_float, default=None,
                         help="duration, 0.5 to 47 (default: from the prompt, else 10)")
     add_sampling_options(parser)
@@ -44,6 +47,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="loudness target in LUFS (default: %(default)s)")
     parser.add_argument("--scheduler", choices=["dpm++", "euler"], default="dpm++",
                         help="sampler (default: %(default)s)")
+    parser.add_argument("--melody", type=Path, default=None, metavar="REF",
+                        help="follow the tune of this recording (its dominant pitch class per "
+                        "frame, MusicGen-Melody style); without --seconds, its length sets the "
+                        "duration")
+    parser.add_argument("--style", type=Path, default=None, metavar="REF",
+                        help="sound like this recording (conditions on its audio embedding); "
+                        "the prompt may then be left out")
     parser.add_argument("--candidates", type=positive_int, default=1,
                         help="generate this many per output and keep the one whose CLAP score "
                         "(prompt-audio similarity) is best; the sidecar records the kept seed "
@@ -66,7 +76,7 @@ def _slug(text: str) -> str:
 def _outputs(args: argparse.Namespace, seeds: list[int]) -> list[Path]:
     suffix = f".{args.format}" if args.format else (args.out.suffix if args.out else ".wav")
     if args.out is None:
-        return [Path(f"{_slug(args.prompt)}-s{seed}{suffix}") for seed in seeds]
+        return [Path(f"{_slug(args.prompt or args.style.stem)}-s{seed}{suffix}") for seed in seeds]
     base = args.out.with_suffix(suffix)
     if len(seeds) == 1:
         return [base]
@@ -80,6 +90,11 @@ def _generate(args: argparse.Namespace) -> None:
     from latentaudio.postprocess import MasteringConfig
 
     args.key = canonical_key(args.key)
+    if not args.prompt.strip() and args.style is None:
+        raise LatentAudioError("give a prompt (what to generate, in words) or --style REF")
+    if not args.prompt.strip() and args.candidates > 1:
+        raise LatentAudioError("--candidates ranks clips against the prompt: give one")
+    references = {name: _reference(getattr(args, name)) for name in ("melody", "style")}
     from latentaudio.pipeline import MAX_SECONDS, MIN_SECONDS
 
     if args.seconds is not None and not MIN_SECONDS <= args.seconds <= MAX_SECONDS:
@@ -98,7 +113,7 @@ def _generate(args: argparse.Namespace) -> None:
                   negative_prompt=args.negative, num_inference_steps=args.steps,
                   guidance_scale=args.cfg, seeds=tried,
                   mastering=MasteringConfig(target_lufs=args.lufs), scheduler=args.scheduler,
-                  progress=not args.quiet)
+                  **references, progress=not args.quiet)
     kept, scores = list(range(len(tried))), [None] * len(tried)
     if clap is not None:
         values = clap.score(list(result.audios), [args.prompt] * len(tried))
@@ -118,10 +133,22 @@ def _generate(args: argparse.Namespace) -> None:
             "lufs_measured": round(report.loudness_after, 2),
             "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
             "model": identity, "latentaudio_version": __version__}
+        for name in references:
+            if getattr(args, name) is not None:
+                sidecar[name] = str(getattr(args, name))
         if clap is not None:
             sidecar |= {"candidates": args.candidates, "clap_score": round(scores[index], 4)}
         save_sidecar(written, sidecar)
         print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
+
+
+def _reference(path: Path | None):
+    """The reference recording at 44.1 kHz, or None; unreadable files fail in one line."""
+    if path is None:
+        return None
+    from latentaudio.audio import load_audio
+
+    return load_audio(path)
 
 
 def _clap(args: argparse.Namespace):

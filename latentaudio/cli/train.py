@@ -69,6 +69,12 @@ def _load_init(model, folder: Path) -> None:
         raise LatentAudioError(f"--init {folder}: no safetensors weights there")
     state = {k: v.to(torch.float32) for f in files for k, v in load_file(str(f)).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
+    # Conditioning paths added since those weights were trained start at zero (they add
+    # nothing until trained), so a denoiser can learn melody or style on top of its old self.
+    new = [name for name in missing if name.startswith("reference_embedder.")]
+    missing = [name for name in missing if name not in new]
+    if new:
+        print(f"new conditioning inputs start from zero ({len(new)} tensors)")
     if missing or unexpected:
         raise LatentAudioError(f"--init {folder} does not fit this model ({len(missing)} "
                                f"missing, {len(unexpected)} unexpected tensors)")
@@ -89,7 +95,7 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     print(f"data: {report}; training on {len(train_clips)} train-split clips")
     config = _model_config(kind, args.config)
     mel = MelSpectrogram()
-    features, gain = None, (-12.0, 0.0)
+    features, gain, extras = None, (-12.0, 0.0), {}
     if args.init is not None:
         config = _init_config(args.init, config)
     if kind == "vae":
@@ -98,18 +104,23 @@ def _run(args: argparse.Namespace, kind: str) -> None:
         task = VocoderTask(Vocoder(**config), mel)
     else:
         from latentaudio.conditioning.text import build_text_encoder
+        from latentaudio.data.dataset import latent_cache, melody_cache, style_cache
         from latentaudio.denoisers import DENOISERS
 
         task = DiffusionTask(DENOISERS[kind](**config), build_text_encoder(args.text_encoder),
                              seed=args.seed)
-        from latentaudio.data.dataset import latent_cache
-
-        # Whole-clip latents, computed once and kept in the run folder.
+        # Whole-clip latents (and reference features the model conditions on), computed once
+        # and kept in the run folder.
         features, gain = latent_cache(args.codec, args.out / "latents-cache"), None
+        if config.get("melody_bins"):
+            samples_per_frame = round(mel.config.sample_rate / features.frames_per_second)
+            extras["melody"] = melody_cache(samples_per_frame, args.out / "features-cache")
+        if config.get("style_dim"):
+            extras["style"] = style_cache(args.out / "features-cache")
     if args.init is not None:
         _load_init(task.model, args.init)
     dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=gain,
-                          features=features, seed=args.seed)
+                          features=features, extras=extras, seed=args.seed)
     train_config = TrainConfig(args.out, max_steps=args.steps, batch_size=args.batch_size,
                                learning_rate=args.lr, checkpoint_minutes=args.checkpoint_minutes,
                                mixed_precision=args.precision, num_workers=args.workers,

@@ -15,40 +15,69 @@ class Conditioning:
     text_mask: torch.Tensor  # (B, tokens) bool
     pooled: torch.Tensor  # (B, text_dim)
     globals: GlobalInputs
+    # Reference conditioning (latentaudio.conditioning.reference); all-zero rows mean "none".
+    melody: torch.Tensor | None = None  # (B, 12, frames) one-hot pitch class per latent frame
+    style: torch.Tensor | None = None  # (B, 512) reference-clip embedding
 
     def __len__(self) -> int:
         return self.text_states.shape[0]
 
     def null_like(self) -> Conditioning:
         """The unconditional branch of classifier-free guidance (Ho & Salimans 2022): no text,
-        unknown tempo and key; the requested timing stays, since it is not a style to amplify."""
+        unknown tempo and key, no melody or style; the requested timing stays, since it is not
+        a style to amplify."""
         unknown_key = torch.full_like(self.globals.key, KEY_CLASSES)
         unknown_bpm = torch.full_like(self.globals.bpm, float("nan"))
         return Conditioning(torch.zeros_like(self.text_states),
                             torch.ones_like(self.text_mask), torch.zeros_like(self.pooled),
-                            replace(self.globals, bpm=unknown_bpm, key=unknown_key))
+                            replace(self.globals, bpm=unknown_bpm, key=unknown_key),
+                            _zeros(self.melody), _zeros(self.style))
+
+    def without_text(self) -> Conditioning:
+        """No words, tempo or key, but the same melody and style: "sounds like this clip"."""
+        null = self.null_like()
+        return replace(null, melody=self.melody, style=self.style)
 
     def drop(self, keep: torch.Tensor) -> Conditioning:
         """Per item, keep this conditioning where ``keep`` (B,) is True, else its null: the
         conditioning dropout that trains the unconditional branch."""
-        null = self.null_like()
+        return self.where(keep, self.null_like())
 
+    def where(self, keep: torch.Tensor, other: Conditioning) -> Conditioning:
+        """Per item, this conditioning where ``keep`` (B,) is True, else ``other``'s."""
         def pick(a, b):
+            if a is None:
+                return None
             return torch.where(keep.view(-1, *[1] * (a.ndim - 1)), a, b)
 
-        return Conditioning(pick(self.text_states, null.text_states),
-                            pick(self.text_mask, null.text_mask), pick(self.pooled, null.pooled),
+        return Conditioning(pick(self.text_states, other.text_states),
+                            pick(self.text_mask, other.text_mask),
+                            pick(self.pooled, other.pooled),
                             GlobalInputs(self.globals.seconds_start, self.globals.seconds_total,
-                                         pick(self.globals.bpm, null.globals.bpm),
-                                         pick(self.globals.key, null.globals.key)))
+                                         pick(self.globals.bpm, other.globals.bpm),
+                                         pick(self.globals.key, other.globals.key)),
+                            pick(self.melody, other.melody), pick(self.style, other.style))
 
     @staticmethod
     def cat(items: list[Conditioning]) -> Conditioning:
         def join(name):
             return torch.cat([getattr(item.globals, name) for item in items])
 
+        def join_optional(name):
+            values = [getattr(item, name) for item in items]
+            if all(v is None for v in values):
+                return None
+            if any(v is None for v in values):
+                raise ValueError(f"cannot join conditionings with and without {name}")
+            return torch.cat(values)
+
         return Conditioning(torch.cat([i.text_states for i in items]),
                             torch.cat([i.text_mask for i in items]),
                             torch.cat([i.pooled for i in items]),
                             GlobalInputs(join("seconds_start"), join("seconds_total"),
-                                         join("bpm"), join("key")))
+                                         join("bpm"), join("key")),
+                            join_optional("melody"), join_optional("style"))
+
+
+def _zeros(value: torch.Tensor | None) -> torch.Tensor | None:
+    return None if value is None else torch.zeros_like(value)

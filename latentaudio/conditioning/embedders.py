@@ -74,3 +74,55 @@ class GlobalEmbedder(nn.Module):
                  + self.seconds_total(inputs.seconds_total) + self.bpm(inputs.bpm)
                  + self.key(inputs.key))
         return self.out(total)[:, None, :]
+
+
+class ReferenceEmbedder(nn.Module):
+    """Melody and style (:mod:`latentaudio.conditioning.reference`) -> what a denoiser adds to
+    its inputs: a ``(B, latent_channels, T)`` term for the latents and a ``(B, dim)`` term for
+    the global conditioning.
+
+    Both paths are bias-free and end in a zero-initialised layer: a missing (all-zero) melody or
+    style adds exactly nothing, and a denoiser trained without them starts out unchanged when
+    they are added. Adding a learned function of the chroma to the input latents is what
+    concatenating it as extra input channels amounts to, since the first layers are linear, and
+    it leaves the pretrained input projection as it was.
+    """
+
+    def __init__(self, latent_channels: int, dim: int, melody_bins: int = 0,
+                 style_dim: int = 0, hidden: int = 128) -> None:
+        super().__init__()
+        self.melody = self.style = None
+        if melody_bins:
+            self.melody = nn.Sequential(
+                nn.Conv1d(melody_bins, hidden, 3, padding=1, bias=False), nn.SiLU(),
+                nn.Conv1d(hidden, latent_channels, 3, padding=1, bias=False))
+            nn.init.zeros_(self.melody[-1].weight)
+        if style_dim:
+            self.style = nn.Sequential(nn.Linear(style_dim, dim, bias=False), nn.SiLU(),
+                                       nn.Linear(dim, dim, bias=False))
+            nn.init.zeros_(self.style[-1].weight)
+
+    def check(self, melody: torch.Tensor | None, style: torch.Tensor | None) -> None:
+        """A clear error when a reference is given to a model not trained to use it."""
+        from latentaudio.errors import LatentAudioError
+
+        for name, value, path in (("melody", melody, self.melody),
+                                  ("style", style, self.style)):
+            if value is not None and path is None and bool(value.any()):
+                raise LatentAudioError(f"this denoiser was not trained with {name} "
+                                       "conditioning: use a model that was (the default one is)")
+
+    def latents_term(self, melody: torch.Tensor | None, frames: int,
+                     dtype: torch.dtype) -> torch.Tensor | None:
+        """``(B, 12, T')`` chroma -> ``(B, latent_channels, frames)``, or None."""
+        if melody is None or self.melody is None:
+            return None
+        from latentaudio.conditioning.reference import fit_frames
+
+        return self.melody(fit_frames(melody, frames).to(dtype))
+
+    def global_term(self, style: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+        """``(B, style_dim)`` -> ``(B, dim)``, or None."""
+        if style is None or self.style is None:
+            return None
+        return self.style(style.to(dtype))

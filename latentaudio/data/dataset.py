@@ -28,14 +28,16 @@ from latentaudio.data.manifest import Clip
 class FeatureCache:
     """Features of whole clips, computed by ``transform`` and cached as safetensors files.
 
-    ``transform`` maps audio ``(2, samples)`` to ``(..., frames)`` at ``frames_per_second``;
-    ``name`` identifies the transform (change it when the transform changes).
+    ``transform`` maps audio ``(2, samples)`` to ``(..., frames)`` at ``frames_per_second``,
+    or, with ``per_clip``, to one value for the whole clip (never cropped); ``name`` identifies
+    the transform (change it when the transform changes).
     """
 
     transform: Callable[[torch.Tensor], torch.Tensor]
     frames_per_second: float
     directory: Path
     name: str
+    per_clip: bool = False
 
     def get(self, clip: Clip, root: Path) -> torch.Tensor:
         key = hashlib.sha1(f"{self.name}:{clip.resolve(root)}".encode()).hexdigest()[:20]
@@ -64,6 +66,31 @@ def latent_cache(codec_folder: str | os.PathLike, directory: str | os.PathLike) 
                         Path(directory), f"vae-{digest}")
 
 
+def melody_cache(samples_per_frame: int, directory: str | os.PathLike) -> FeatureCache:
+    """Whole-clip melody chroma at the latent rate (one frame per ``samples_per_frame``)."""
+    from latentaudio.conditioning.reference import melody_chroma
+
+    return FeatureCache(lambda audio: melody_chroma(audio.numpy(), SAMPLE_RATE,
+                                                    samples_per_frame),
+                        SAMPLE_RATE / samples_per_frame, Path(directory),
+                        f"melody-chroma-{samples_per_frame}")
+
+
+def style_cache(directory: str | os.PathLike) -> FeatureCache:
+    """One reference-clip style vector per clip (the name matches latentaudio-CLAP's cache of
+    the same aisfx embeddings, so either can reuse the other's files)."""
+    from latentaudio.conditioning.reference import StyleEmbedder
+
+    embedder = None
+
+    def embed(audio: torch.Tensor) -> torch.Tensor:
+        nonlocal embedder
+        embedder = embedder or StyleEmbedder()
+        return embedder(audio.numpy())
+
+    return FeatureCache(embed, 1.0, Path(directory), "aisfx-30s", per_clip=True)
+
+
 class ClipDataset(Dataset):
     """Crops of ``seconds`` from ``clips``; see the module docstring for what an item holds.
 
@@ -72,12 +99,14 @@ class ClipDataset(Dataset):
     ``seconds_total``, and ``bpm``/``key`` strings-or-NaN for music labels.
     ``random_crop`` picks crop positions from a generator seeded by ``(seed, epoch, index)``
     (call :meth:`set_epoch`), else crops start at 0. ``gain_db`` draws a random gain in that
-    range (dB) per item, for level augmentation.
+    range (dB) per item, for level augmentation. Each of ``extras`` adds an item entry under
+    its name: a per-clip value, or frames cropped at the same times as the features.
     """
 
     def __init__(self, clips: list[Clip], root: str | os.PathLike, *, seconds: float = 4.0,
                  random_crop: bool = True, gain_db: tuple[float, float] | None = None,
-                 features: FeatureCache | None = None, seed: int = 0) -> None:
+                 features: FeatureCache | None = None,
+                 extras: dict[str, FeatureCache] | None = None, seed: int = 0) -> None:
         if seconds <= 0:
             raise ValueError(f"seconds must be positive, got {seconds}")
         self.clips = list(clips)
@@ -86,6 +115,7 @@ class ClipDataset(Dataset):
         self.random_crop = random_crop
         self.gain_db = gain_db
         self.features = features
+        self.extras = dict(extras or {})
         self.seed = seed
         self.epoch = 0
 
@@ -110,7 +140,7 @@ class ClipDataset(Dataset):
                 "bpm": float(clip.bpm) if clip.bpm is not None else float("nan"),
                 "key": clip.key or ""}
         if self.features is not None:
-            values, mask = self._crop_features(clip, start)
+            values, mask = self._crop(self.features, clip, start)
             item["features"], item["mask"] = values, mask
         else:
             length = round(self.seconds * SAMPLE_RATE)
@@ -120,11 +150,15 @@ class ClipDataset(Dataset):
         if self.gain_db is not None and "audio" in item:  # features are not linear in gain
             rng = np.random.default_rng([self.seed, self.epoch, index, 1])
             item["audio"] = item["audio"] * 10 ** (float(rng.uniform(*self.gain_db)) / 20)
+        for name, cache in self.extras.items():
+            item[name] = (cache.get(clip, self.root) if cache.per_clip
+                          else self._crop(cache, clip, start)[0])
         return item
 
-    def _crop_features(self, clip: Clip, start: float) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.features.get(clip, self.root)
-        fps = self.features.frames_per_second
+    def _crop(self, cache: FeatureCache, clip: Clip,
+              start: float) -> tuple[torch.Tensor, torch.Tensor]:
+        features = cache.get(clip, self.root)
+        fps = cache.frames_per_second
         length = round(self.seconds * fps)
         first = round(start * fps)
         return _pad(features[..., first: first + length], length)

@@ -13,7 +13,7 @@ from diffusers.models.embeddings import get_1d_rotary_pos_embed
 from diffusers.models.modeling_utils import ModelMixin
 
 from latentaudio.conditioning.condition import Conditioning
-from latentaudio.conditioning.embedders import GlobalEmbedder
+from latentaudio.conditioning.embedders import GlobalEmbedder, ReferenceEmbedder
 from latentaudio.denoisers.base import check_inputs
 
 
@@ -31,6 +31,8 @@ class LatentDiT(ModelMixin, ConfigMixin):
         global_dim: int = 256,  # global conditioning width
         time_dim: int = 256,  # Fourier features of the flow time
         max_seconds: float = 47.0,  # timing conditioning range
+        melody_bins: int = 0,  # chroma bins of melody conditioning (12), 0 = none
+        style_dim: int = 0,  # reference-clip embedding width (512), 0 = none
     ) -> None:
         super().__init__()
         self.dit = StableAudioDiTModel(
@@ -40,6 +42,8 @@ class LatentDiT(ModelMixin, ConfigMixin):
             cross_attention_dim=cross_attention_dim, time_proj_dim=time_dim,
             global_states_input_dim=global_dim, cross_attention_input_dim=text_dim)
         self.global_embedder = GlobalEmbedder(text_dim, global_dim, max_seconds)
+        self.reference_embedder = ReferenceEmbedder(latent_channels, global_dim, melody_bins,
+                                                    style_dim)
 
     def forward(self, latents: torch.Tensor, time: torch.Tensor, condition: Conditioning,
                 latent_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -52,6 +56,12 @@ class LatentDiT(ModelMixin, ConfigMixin):
         rotary = tuple(part.to(latents.device, latents.dtype) for part in rotary)
         global_states = self.global_embedder(condition.pooled.to(latents.dtype),
                                              condition.globals)
+        references = self.reference_embedder
+        references.check(condition.melody, condition.style)
+        melody = references.latents_term(condition.melody, frames, latents.dtype)
+        latents = latents if melody is None else latents + melody
+        style = references.global_term(condition.style, latents.dtype)
+        global_states = global_states if style is None else global_states + style[:, None]
         return self.dit(latents, time.to(latents.dtype),
                         encoder_hidden_states=condition.text_states.to(latents.dtype),
                         global_hidden_states=global_states, rotary_embedding=rotary,

@@ -25,7 +25,7 @@ from diffusers.models.upsampling import Upsample1D
 from torch import nn
 
 from latentaudio.conditioning.condition import Conditioning
-from latentaudio.conditioning.embedders import GlobalEmbedder
+from latentaudio.conditioning.embedders import GlobalEmbedder, ReferenceEmbedder
 from latentaudio.denoisers.base import check_inputs
 
 
@@ -70,11 +70,15 @@ class LatentUNet(ModelMixin, ConfigMixin):
         cross_attention_dim: int = 256,  # text states are projected to this
         global_dim: int = 256,  # global conditioning width (also the embedding width)
         max_seconds: float = 47.0,  # timing conditioning range
+        melody_bins: int = 0,  # chroma bins of melody conditioning (12), 0 = none
+        style_dim: int = 0,  # reference-clip embedding width (512), 0 = none
     ) -> None:
         super().__init__()
         if len(channels) != len(attention_levels):
             raise ValueError("channels and attention_levels need one entry per level")
         self.global_embedder = GlobalEmbedder(text_dim, global_dim, max_seconds)
+        self.reference_embedder = ReferenceEmbedder(latent_channels, global_dim, melody_bins,
+                                                    style_dim)
         self.time_projection = GaussianFourierProjection(global_dim // 2, scale=16.0, log=False,
                                                          flip_sin_to_cos=True)
         self.time_embedder = nn.Sequential(
@@ -134,8 +138,11 @@ class LatentUNet(ModelMixin, ConfigMixin):
         check_inputs(latents, time, self.config.latent_channels)
         batch, _, frames = latents.shape
         dtype = latents.dtype
+        references = self.reference_embedder
+        references.check(condition.melody, condition.style)
+        melody = references.latents_term(condition.melody, frames, dtype)
         padded = -(-frames // self.downsampling) * self.downsampling
-        x = F.pad(latents, (0, padded - frames))
+        x = F.pad(latents if melody is None else latents + melody, (0, padded - frames))
         if latent_mask is None:
             latent_mask = torch.ones(batch, frames, dtype=torch.bool, device=latents.device)
         mask = F.pad(latent_mask, (0, padded - frames), value=False)
@@ -144,6 +151,8 @@ class LatentUNet(ModelMixin, ConfigMixin):
         features = self.time_projection(time.float()).to(dtype)
         embedding = (self.time_embedder(features)
                      + self.global_embedder(condition.pooled.to(dtype), condition.globals)[:, 0])
+        style = references.global_term(condition.style, dtype)
+        embedding = embedding if style is None else embedding + style
         text = self.text_projection(condition.text_states.to(dtype))
         text_mask = _additive_mask(condition.text_mask, dtype)
 

@@ -85,27 +85,49 @@ class VocoderTask:
 
 class DiffusionTask:
     """Rectified-flow loss on VAE latents, conditioned on caption text, timing, tempo and key,
-    with conditioning dropout (10% of items lose text, tempo and key together) so one network
-    also learns the unconditional branch classifier-free guidance needs."""
+    and, for a denoiser built with them, on melody chroma and a reference-clip style vector.
 
-    def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0) -> None:
+    Dropout teaches each branch the model needs at inference: melody and style are each present
+    for ``reference_rate`` of items; ``style_only`` of the items with a style lose their text (so
+    "sounds like this clip" works without words); then ``dropout`` of all items lose everything,
+    the unconditional branch classifier-free guidance needs.
+    """
+
+    def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0,
+                 reference_rate: float = 0.5, style_only: float = 0.3) -> None:
         self.model = model
         self.text_encoder = text_encoder
         self.dropout = dropout
+        self.reference_rate = reference_rate
+        self.style_only = style_only
         self.generator = torch.Generator().manual_seed(seed)
+
+    def _present(self, count: int, rate: float) -> torch.Tensor:
+        return torch.rand(count, generator=self.generator) < rate
 
     @torch.no_grad()
     def prepare(self, batch: dict) -> dict:
         specs = [parse_prompt(caption) for caption in batch["caption"]]
+        count = len(specs)
         text = self.text_encoder([spec.caption for spec in specs])
         # Labels from the manifest are exact; fall back on what the caption itself says.
         bpm = torch.tensor([b if b == b else (s.bpm if s.bpm is not None else math.nan)
                             for b, s in zip(batch["bpm"].tolist(), specs, strict=True)])
         keys = torch.tensor([key_index(k or s.key) for k, s in zip(batch["key"], specs,
                                                                      strict=True)])
+        melody = style = None
+        if "melody" in batch:  # (B, 12, frames)
+            present = self._present(count, self.reference_rate)
+            melody = batch["melody"].float() * present[:, None, None]
+        if "style" in batch:  # (B, 512)
+            style = batch["style"].float() * self._present(count, self.reference_rate)[:, None]
         condition = Conditioning(text.states, text.mask, text.pooled, GlobalInputs(
-            batch["seconds_start"].float(), batch["seconds_total"].float(), bpm.float(), keys))
-        keep = torch.rand(len(specs), generator=self.generator) >= self.dropout
+            batch["seconds_start"].float(), batch["seconds_total"].float(), bpm.float(), keys),
+            melody, style)
+        if style is not None:
+            words_only = ~(style.any(dim=1) & self._present(count, self.style_only))
+            condition = condition.where(words_only, condition.without_text())
+        keep = ~self._present(count, self.dropout)
         return {"latents": batch["features"], "mask": batch["mask"],
                 "condition": condition.drop(keep)}
 
