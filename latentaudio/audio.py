@@ -220,6 +220,18 @@ def save_audio(
     return path
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The text fields (:data:`METADATA_FIELDS`) a file carries; empty ones are left out."""
+    path = Path(path)
+    _check_readable(path)
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            return {name: value for name in METADATA_FIELDS
+                    if (value := getattr(handle, name, ""))}
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise _decode_error(path, error) from error
+
+
 def save_sidecar(audio_path: str | os.PathLike, values: dict) -> Path:
     """Write ``values`` as the JSON sidecar of ``audio_path`` (``clip.wav`` -> ``clip.wav.json``),
     atomically like the audio itself."""

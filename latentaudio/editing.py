@@ -32,6 +32,7 @@ from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
 from latentaudio.diffusion.flow import initial_noise, sample
 from latentaudio.errors import LatentAudioError
 from latentaudio.postprocess import MasteringConfig, limit_true_peak, loudness, master
+from latentaudio.watermark import DEFAULT_WATERMARK, WatermarkConfig
 
 CROSSFADE_SECONDS = 0.05
 WINDOW_SECONDS = 10.0  # extend: generated per window (the training crop length)
@@ -88,10 +89,20 @@ def _match_rms(generated: np.ndarray, audio: np.ndarray, where) -> np.ndarray:
 class Editor:
     """Editing operations on top of a :class:`~latentaudio.pipeline.LatentAudioPipeline`."""
 
-    def __init__(self, pipe) -> None:
+    def __init__(self, pipe, watermark: WatermarkConfig | None = DEFAULT_WATERMARK) -> None:
         self.pipe = pipe
         self.codec = pipe.codec
         self.rate = pipe.sample_rate
+        self.watermark = watermark  # marks what each operation makes, never the input's part
+
+    def _mark(self, out: np.ndarray, keep: np.ndarray | None = None,
+              original: np.ndarray | None = None) -> np.ndarray:
+        """Watermark ``out``; where ``keep`` (samples,) is True the input stays sample for
+        sample (the mark's carrier is tied to sample 0, so the new parts line up)."""
+        if self.watermark is None:
+            return out
+        marked = np.clip(self.watermark.apply(out), -1.0, 1.0)
+        return marked if keep is None else np.where(keep, original, marked)
 
     # ----------------------------------------------------------------------------- helpers
     def _spec(self, prompt: str, seconds: float, bpm: float | None, key: str | None) -> PromptSpec:
@@ -156,7 +167,8 @@ class Editor:
         with torch.no_grad():
             out = self.codec.decode(latents, samples)[0].numpy()
         target = loudness(audio, self.rate)
-        config = MasteringConfig(target_lufs=target if np.isfinite(target) else -14.0)
+        config = MasteringConfig(target_lufs=target if np.isfinite(target) else -14.0,
+                                 watermark=self.watermark)
         out, _ = master(out, self.rate, samples, config)
         return EditOutput(out, self.rate, seed, spec, details)
 
@@ -199,6 +211,7 @@ class Editor:
         down_to = min(samples, last + fade)
         weight[last:down_to] = ramp[::-1][: down_to - last]
         out = np.where(weight == 0.0, audio, audio * (1 - weight) + generated * weight)
+        out = self._mark(out, weight == 0.0, audio)
         details = {"operation": "inpaint", "start": start, "end": end, "crossfade": crossfade,
                    "latent_frames_generated": [int(lo), int(hi)]}
         return EditOutput(out.astype(np.float32), self.rate, seed, spec, details)
@@ -246,6 +259,11 @@ class Editor:
         ramp = _raised_cosine(fade)
         out[:, have - fade: have] = (audio[:, have - fade:] * (1 - ramp)
                                      + generated[:, have - fade: have] * ramp)
+        keep = np.zeros(out.shape[-1], dtype=bool)
+        keep[: have - fade] = True
+        padded = np.zeros_like(out)
+        padded[:, :have] = audio
+        out = self._mark(out, keep, padded)
         details = {"operation": "extend", "input_seconds": have / self.rate,
                    "windows": windows, "window_seconds": WINDOW_SECONDS,
                    "context_seconds": CONTEXT_SECONDS}
@@ -270,7 +288,8 @@ class Editor:
         result = self.pipe(prompt, seconds=seconds, bpm=bpm, key=key, negative_prompt=negative,
                            num_inference_steps=steps, guidance_scale=guidance, seeds=[seed],
                            mastering=MasteringConfig(target_lufs=lufs, fade_in_seconds=0.0,
-                                                     fade_out_seconds=0.0),
+                                                     fade_out_seconds=0.0,
+                                                     watermark=self.watermark),
                            progress=progress)
         audio = result.audios[0]
         out = audio[:, :samples].copy()

@@ -1,8 +1,9 @@
 """Mastering a generated clip: exact length, click-free edges, loudness, true-peak ceiling.
 
 The order matters: trim -> fades -> loudness normalisation (ITU-R BS.1770-4 via pyloudnorm) ->
-true-peak limiting (BS.1770-4 Annex 2: peaks measured on a 4x oversampled signal), so the
-loudness target is met first and the ceiling is never exceeded after it.
+watermark (:mod:`latentaudio.watermark`, 31 dB below the audio) -> true-peak limiting (BS.1770-4
+Annex 2: peaks measured on a 4x oversampled signal), so the loudness target is met first and the
+ceiling is never exceeded after it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyloudnorm
 from scipy.signal import resample_poly
+
+from latentaudio.watermark import DEFAULT_WATERMARK, WatermarkConfig
 
 MIN_LOUDNESS_SECONDS = 0.4  # BS.1770 gating blocks are 400 ms: shorter clips cannot be measured
 
@@ -23,6 +26,7 @@ class MasteringConfig:
     fade_in_seconds: float = 0.005  # raised-cosine fade at the start
     fade_out_seconds: float = 0.02  # and at the end
     silence_lufs: float = -70.0  # at or below this (BS.1770's absolute gate) audio is silence
+    watermark: WatermarkConfig | None = DEFAULT_WATERMARK  # None: no watermark
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class MasteringReport:
     true_peak_dbtp: float
     gain_db: float  # applied by loudness normalisation
     limited: bool  # whether the true-peak limiter had to act
+    watermark: str | None = None  # the mark's id (WatermarkConfig.id), None if unmarked
 
 
 def trim(wav: np.ndarray, samples: int) -> np.ndarray:
@@ -106,7 +111,10 @@ def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
     if config.target_lufs is not None and np.isfinite(before) and before > config.silence_lufs:
         gain_db = config.target_lufs - before
         out = out * np.float32(10 ** (gain_db / 20))
+    if config.watermark is not None:
+        out = config.watermark.apply(out)
     out, peak, limited = limit_true_peak(out, sample_rate, config.true_peak_dbtp)
     # Loudness scales exactly with a static gain; only the limiter calls for a new measurement.
     after = loudness(out, sample_rate) if limited else before + gain_db
-    return out.astype(np.float32), MasteringReport(before, after, peak, gain_db, limited)
+    mark = config.watermark.id if config.watermark is not None else None
+    return out.astype(np.float32), MasteringReport(before, after, peak, gain_db, limited, mark)

@@ -75,8 +75,28 @@ def _data_chunks(key: str) -> np.ndarray:
 
 
 def payload_id(text: str) -> int:
-    """A 16-bit payload derived from any identifier (e.g. a model's name and weights hash)."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:2], "little")
+    """A payload (PAYLOAD_BITS bits) derived from any identifier, e.g. a model's name."""
+    return hashlib.sha256(text.encode()).digest()[0] % 2**PAYLOAD_BITS
+
+
+@dataclass(frozen=True)
+class WatermarkConfig:
+    """What :func:`embed` is called with when outputs are marked."""
+
+    key: str = DEFAULT_KEY
+    payload: int = payload_id("latentaudio")
+    snr_db: float = DEFAULT_SNR_DB
+
+    @property
+    def id(self) -> str:
+        """A public name for this mark: the key's fingerprint and the payload, for metadata."""
+        return f"{hashlib.sha256(self.key.encode()).hexdigest()[:8]}:{self.payload:02x}"
+
+    def apply(self, audio: np.ndarray) -> np.ndarray:
+        return embed(audio, key=self.key, payload=self.payload, snr_db=self.snr_db)
+
+
+DEFAULT_WATERMARK = WatermarkConfig()
 
 
 def _signed_carrier(key: str, payload: int) -> np.ndarray:

@@ -12,16 +12,18 @@ import sys
 from collections.abc import Sequence
 
 from latentaudio import __version__
-from latentaudio.cli import audio, corpus, edit, evaluate, generate, train
+from latentaudio.cli import audio, corpus, detect, edit, evaluate, generate, train
 from latentaudio.cli.common import Parser, add_common_options
 from latentaudio.errors import LatentAudioError
 
-COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *audio.COMMANDS, *evaluate.COMMANDS,
+COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *detect.COMMANDS, *audio.COMMANDS,
+            *evaluate.COMMANDS,
             *corpus.COMMANDS, *train.COMMANDS]
 
 EPILOG = """\
 examples:
   latentaudio generate "heavy rain on a tin roof" --seconds 8
+  latentaudio detect rain.wav                 is it watermarked? (every output is)
   latentaudio demo                            render a phrase, rebuild it from its mel
   latentaudio reconstruct in.mp3 -o out.wav   audio -> latents -> audio
   latentaudio info clip.flac                  rate, channels, length, level of a file
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     name = " ".join(filter(None, (args.command, getattr(args, "action", None))))
     try:
-        args.run(args)
+        code = args.run(args)
     except KeyboardInterrupt:
         print("latentaudio: interrupted", file=sys.stderr)
         return 130
@@ -73,4 +75,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"latentaudio {name}: internal error: {type(error).__name__}: {error} "
               "(rerun with --debug for the traceback and please report it)", file=sys.stderr)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0

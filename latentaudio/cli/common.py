@@ -69,6 +69,28 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--negative", default=None, help="what the audio should not be like")
 
 
+def add_watermark_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-watermark", action="store_true",
+                        help="leave the output unmarked (by default every output carries an "
+                        "inaudible watermark that 'latentaudio detect' finds)")
+
+
+def watermark_config(args: argparse.Namespace):
+    from latentaudio.watermark import WatermarkConfig
+
+    return None if args.no_watermark else WatermarkConfig()
+
+
+def save_output(path, audio, audio_format: str | None, sidecar: dict, record: dict):
+    """Write the audio with the provenance record inside it, then its sidecar (both atomic)."""
+    from latentaudio.audio import save_audio, save_sidecar
+    from latentaudio.provenance import file_metadata
+
+    written = save_audio(path, audio, format=audio_format, metadata=file_metadata(record))
+    save_sidecar(written, {**sidecar, "provenance": record})
+    return written
+
+
 def canonical_key(text: str | None) -> str | None:
     """``"f#m"`` -> ``"F# minor"``; None stays None; anything else is a one-line error."""
     if text is None:

@@ -9,9 +9,12 @@ from pathlib import Path
 from latentaudio.cli.common import (
     Command,
     add_sampling_options,
+    add_watermark_option,
     canonical_key,
     positive_float,
     positive_int,
+    save_output,
+    watermark_config,
 )
 
 
@@ -23,6 +26,7 @@ def _common(parser: argparse.ArgumentParser, *, needs_input: bool = True) -> Non
     parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
     add_sampling_options(parser)
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
+    add_watermark_option(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
     parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default=None,
@@ -73,9 +77,10 @@ def _loop_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, operation: str) -> None:
     from latentaudio import __version__
-    from latentaudio.audio import SAMPLE_RATE, load_audio, save_audio, save_sidecar
+    from latentaudio.audio import SAMPLE_RATE, load_audio
     from latentaudio.editing import Editor, check_extension, check_region, check_strength
     from latentaudio.generation import load_pipeline, model_identity
+    from latentaudio.provenance import provenance
 
     key = canonical_key(args.key)
     audio = load_audio(args.input) if operation != "loop" else None
@@ -87,7 +92,7 @@ def _run(args: argparse.Namespace, operation: str) -> None:
     elif operation == "extend":
         check_extension(args.seconds, audio.shape[-1] / SAMPLE_RATE)
     pipe, folder = load_pipeline(args.checkpoint)
-    editor = Editor(pipe)
+    editor = Editor(pipe, watermark=watermark_config(args))
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     common = {"seed": seed, "steps": args.steps, "guidance": args.cfg,
               "negative": args.negative, "key": key, "progress": not args.quiet}
@@ -100,14 +105,17 @@ def _run(args: argparse.Namespace, operation: str) -> None:
     else:
         result = editor.loop(args.prompt, args.bpm, args.bars, beats_per_bar=args.beats_per_bar,
                              lufs=args.lufs, **common)
-    written = save_audio(args.out, result.audio, format=args.format)
-    save_sidecar(written, {
+    identity = model_identity(folder)
+    mark = editor.watermark.id if editor.watermark is not None else None
+    record = provenance(operation=operation, prompt=args.prompt, seed=seed, model=identity,
+                        watermark=mark)
+    written = save_output(args.out, result.audio, args.format, {
         **result.details, "prompt": args.prompt, "caption": result.spec.caption,
         "input": str(args.input) if audio is not None else None,
         "seconds": result.audio.shape[-1] / result.sample_rate, "bpm": result.spec.bpm,
         "key": result.spec.key, "seed": seed, "steps": args.steps, "cfg": args.cfg,
         "negative": args.negative, "sample_rate": result.sample_rate,
-        "model": model_identity(folder), "latentaudio_version": __version__})
+        "model": identity, "latentaudio_version": __version__}, record)
     print(f"wrote {written} ({result.audio.shape[-1] / result.sample_rate:.3f} s, seed {seed})")
 
 

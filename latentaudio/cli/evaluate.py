@@ -66,7 +66,8 @@ def _noise(seconds: float, seed: int):
     spectrum = np.fft.rfft(white, axis=-1)
     spectrum /= np.sqrt(np.maximum(np.arange(spectrum.shape[-1]), 1))
     pink = np.fft.irfft(spectrum, n=samples, axis=-1).astype(np.float32)
-    return master(pink / np.abs(pink).max() * 0.5, 44_100, samples, MasteringConfig())[0]
+    unmarked = MasteringConfig(watermark=None)
+    return master(pink / np.abs(pink).max() * 0.5, 44_100, samples, unmarked)[0]
 
 
 def _evaluate(args: argparse.Namespace) -> None:

@@ -10,9 +10,12 @@ from pathlib import Path
 from latentaudio.cli.common import (
     Command,
     add_sampling_options,
+    add_watermark_option,
     canonical_key,
     positive_float,
     positive_int,
+    save_output,
+    watermark_config,
 )
 from latentaudio.errors import LatentAudioError
 
@@ -28,7 +31,8 @@ examples:
   latentaudio generate --style reference.wav                # sounds like this clip, no words
 
 The prompt may carry its own tags ("10 seconds", "120 bpm", "A minor"); --seconds, --bpm and
---key override them. The same prompt, seed and settings give the same bytes."""
+--key override them. The same prompt, seed and settings give the same samples (the files
+differ only in the creation time their metadata records)."""
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +64,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
     parser.add_argument("--clap", type=Path, default=None,
                         help="CLAP model for --candidates (default: checkpoints/latentaudio-clap)")
+    add_watermark_option(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
     parser.add_argument("-o", "--out", type=Path, default=None,
@@ -85,9 +90,9 @@ def _outputs(args: argparse.Namespace, seeds: list[int]) -> list[Path]:
 
 def _generate(args: argparse.Namespace) -> None:
     from latentaudio import __version__
-    from latentaudio.audio import save_audio, save_sidecar
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
+    from latentaudio.provenance import provenance
 
     args.key = canonical_key(args.key)
     if not args.prompt.strip() and args.style is None:
@@ -112,7 +117,9 @@ def _generate(args: argparse.Namespace) -> None:
     result = pipe([args.prompt] * len(tried), seconds=args.seconds, bpm=args.bpm, key=args.key,
                   negative_prompt=args.negative, num_inference_steps=args.steps,
                   guidance_scale=args.cfg, seeds=tried,
-                  mastering=MasteringConfig(target_lufs=args.lufs), scheduler=args.scheduler,
+                  mastering=MasteringConfig(target_lufs=args.lufs,
+                                            watermark=watermark_config(args)),
+                  scheduler=args.scheduler,
                   **references, progress=not args.quiet)
     kept, scores = list(range(len(tried))), [None] * len(tried)
     if clap is not None:
@@ -124,7 +131,6 @@ def _generate(args: argparse.Namespace) -> None:
     for path, index in zip(paths, kept, strict=True):
         audio, spec, report = result.audios[index], result.specs[index], result.mastering[index]
         seed = tried[index]
-        written = save_audio(path, audio, format=args.format)
         sidecar = {
             "prompt": args.prompt, "caption": spec.caption, "seconds": spec.seconds,
             "bpm": spec.bpm, "key": spec.key, "genre": spec.genre, "seed": seed,
@@ -138,7 +144,9 @@ def _generate(args: argparse.Namespace) -> None:
                 sidecar[name] = str(getattr(args, name))
         if clap is not None:
             sidecar |= {"candidates": args.candidates, "clap_score": round(scores[index], 4)}
-        save_sidecar(written, sidecar)
+        record = provenance(operation="generate", prompt=args.prompt, seed=seed,
+                            model=identity, watermark=report.watermark)
+        written = save_output(path, audio, args.format, sidecar, record)
         print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
 
 
