@@ -375,6 +375,25 @@ def _is_unet(folder):
     return "LatentUNet" in (folder / "denoiser" / "config.json").read_text()
 
 
+def test_outputs_are_watermarked_and_detect_says_so(capsys, tmp_path, tiny_generator):
+    common = ["--checkpoint", str(tiny_generator), "--steps", "1", "--seconds", "4", "--seed",
+              "1", "-q"]
+    capsys.readouterr()
+    assert run(capsys, "generate", "rain", *common, "-o", str(tmp_path / "m.wav"))[0] == 0
+    assert run(capsys, "generate", "rain", *common, "--no-watermark",
+               "-o", str(tmp_path / "u.ogg"))[0] == 0
+    code, out, _ = run(capsys, "detect", str(tmp_path / "m.wav"))
+    assert code == 0 and "watermark present" in out and "model generator, seed 1" in out
+    code, out, _ = run(capsys, "detect", str(tmp_path / "m.wav"), str(tmp_path / "u.ogg"),
+                       "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [r["watermark"] for r in rows] == [True, False]
+    assert rows[0]["provenance"]["watermark"] and rows[1]["provenance"]["watermark"] is None
+    save_audio(tmp_path / "short.wav", sine(440, seconds=1.0))
+    code, _, err = run(capsys, "detect", str(tmp_path / "short.wav"))
+    _assert_one_line_error(code, err, "needs 3 s")
+
+
 def test_generate_in_a_fresh_process(tmp_path, tiny_generator):
     """The real entry point, with nothing imported beforehand (diffusers loads a component's
     class only if its module was imported, which a test process may have done already)."""
