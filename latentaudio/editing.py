@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
+from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.diffusion.flow import initial_noise, sample
 from latentaudio.errors import LatentAudioError
 from latentaudio.postprocess import MasteringConfig, limit_true_peak, loudness, master
@@ -89,8 +90,10 @@ def _match_rms(generated: np.ndarray, audio: np.ndarray, where) -> np.ndarray:
 class Editor:
     """Editing operations on top of a :class:`~latentaudio.pipeline.LatentAudioPipeline`."""
 
-    def __init__(self, pipe, watermark: WatermarkConfig | None = DEFAULT_WATERMARK) -> None:
+    def __init__(self, pipe, watermark: WatermarkConfig | None = DEFAULT_WATERMARK,
+                 safety_check: bool = True) -> None:
         self.pipe = pipe
+        self.safety_check = safety_check  # refuse prompts naming living artists
         self.codec = pipe.codec
         self.rate = pipe.sample_rate
         self.watermark = watermark  # marks what each operation makes, never the input's part
@@ -108,6 +111,8 @@ class Editor:
     def _spec(self, prompt: str, seconds: float, bpm: float | None, key: str | None) -> PromptSpec:
         if not prompt.strip():
             raise LatentAudioError("the prompt is empty: describe the sound you want")
+        if self.safety_check:
+            SafetyFilter.default().check(prompt)
         spec = parse_prompt(prompt)
         spec.seconds = seconds
         spec.bpm = bpm if bpm is not None else spec.bpm

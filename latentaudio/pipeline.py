@@ -26,6 +26,7 @@ from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalInputs, key_index
 from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
 from latentaudio.conditioning.reference import StyleEmbedder, fit_frames, melody_chroma
+from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only imported classes)
 from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
@@ -121,10 +122,13 @@ class LatentAudioPipeline(DiffusionPipeline):
         scheduler: str | None = None,
         melody: np.ndarray | list[np.ndarray] | None = None,
         style: np.ndarray | list[np.ndarray] | None = None,
+        safety_check: bool = True,
         progress: bool = True,
     ) -> GenerationOutput:
         """``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``,
-        for every prompt, or a list with one per prompt."""
+        for every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that
+        name living artists (:mod:`latentaudio.conditioning.safety`); turn it off for research
+        only."""
         # 1. Check inputs.
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         melody = _references(melody, len(prompts), "melody")
@@ -134,6 +138,9 @@ class LatentAudioPipeline(DiffusionPipeline):
                                    "a style reference)")
         if num_inference_steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {num_inference_steps}")
+        if safety_check:
+            for text in prompts:
+                SafetyFilter.default().check(text)
         if scheduler is not None and scheduler not in SCHEDULERS:
             raise LatentAudioError(f"unknown scheduler {scheduler!r}: use one of "
                                    f"{', '.join(SCHEDULERS)}")

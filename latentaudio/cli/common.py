@@ -69,10 +69,15 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--negative", default=None, help="what the audio should not be like")
 
 
-def add_watermark_option(parser: argparse.ArgumentParser) -> None:
+def add_responsibility_options(parser: argparse.ArgumentParser) -> None:
+    """--no-watermark and --no-safety-filter, shared by generate and the editing commands."""
     parser.add_argument("--no-watermark", action="store_true",
                         help="leave the output unmarked (by default every output carries an "
                         "inaudible watermark that 'latentaudio detect' finds)")
+    parser.add_argument("--no-safety-filter", action="store_true",
+                        help="for research only: accept prompts that name living artists "
+                        "(refused by default; the list is "
+                        "latentaudio/conditioning/data/living_artists.txt)")
 
 
 def watermark_config(args: argparse.Namespace):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from latentaudio.cli.common import (
     Command,
+    add_responsibility_options,
     add_sampling_options,
-    add_watermark_option,
     canonical_key,
     positive_float,
     positive_int,
@@ -26,7 +26,7 @@ def _common(parser: argparse.ArgumentParser, *, needs_input: bool = True) -> Non
     parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
     add_sampling_options(parser)
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
-    add_watermark_option(parser)
+    add_responsibility_options(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
     parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default=None,
@@ -92,7 +92,8 @@ def _run(args: argparse.Namespace, operation: str) -> None:
     elif operation == "extend":
         check_extension(args.seconds, audio.shape[-1] / SAMPLE_RATE)
     pipe, folder = load_pipeline(args.checkpoint)
-    editor = Editor(pipe, watermark=watermark_config(args))
+    editor = Editor(pipe, watermark=watermark_config(args),
+                    safety_check=not args.no_safety_filter)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     common = {"seed": seed, "steps": args.steps, "guidance": args.cfg,
               "negative": args.negative, "key": key, "progress": not args.quiet}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from latentaudio.cli.common import (
     Command,
+    add_responsibility_options,
     add_sampling_options,
-    add_watermark_option,
     canonical_key,
     positive_float,
     positive_int,
@@ -64,7 +64,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
     parser.add_argument("--clap", type=Path, default=None,
                         help="CLAP model for --candidates (default: checkpoints/latentaudio-clap)")
-    add_watermark_option(parser)
+    add_responsibility_options(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
     parser.add_argument("-o", "--out", type=Path, default=None,
@@ -120,7 +120,7 @@ def _generate(args: argparse.Namespace) -> None:
                   mastering=MasteringConfig(target_lufs=args.lufs,
                                             watermark=watermark_config(args)),
                   scheduler=args.scheduler,
-                  **references, progress=not args.quiet)
+                  **references, safety_check=not args.no_safety_filter, progress=not args.quiet)
     kept, scores = list(range(len(tried))), [None] * len(tried)
     if clap is not None:
         values = clap.score(list(result.audios), [args.prompt] * len(tried))
