@@ -117,13 +117,14 @@ def _stft(signal: np.ndarray) -> np.ndarray:
     padded = np.pad(signal, (N_FFT // 2, N_FFT // 2 + HOP))
     count = (len(padded) - N_FFT) // HOP + 1
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:count]
-    return fft.rfft(frames * _window(), axis=-1, workers=-1)
+    # float32 halves the FFT time; the mark sits 31 dB down, far above float32's noise.
+    return fft.rfft((frames * _window()).astype(np.float32), axis=-1, workers=-1)
 
 
 def _istft(spectra: np.ndarray, samples: int) -> np.ndarray:
     from scipy import fft
 
-    frames = fft.irfft(spectra, n=N_FFT, axis=-1, workers=-1) * _window()
+    frames = fft.irfft(spectra.astype(np.complex64), n=N_FFT, axis=-1, workers=-1) * _window()
     count, quarters = len(frames), N_FFT // HOP
     # Overlap-add: frame f's q-th quarter lands on output block f + q.
     blocks = frames.reshape(count, quarters, HOP)
@@ -201,7 +202,7 @@ def whiten(mono: np.ndarray) -> np.ndarray:
     spectra = _stft(mono)
     power = np.abs(spectra) ** 2
     tiny = 1e-18 * max(float(power.max()), 1e-30)
-    floor = np.percentile(power, 10, axis=0, keepdims=True)
+    floor = np.percentile(power[::4], 10, axis=0, keepdims=True)  # every 4th frame will do
     weight = np.clip(1.0 - floor / np.maximum(power, tiny), 0.0, 1.0)
     unit = np.where(_band() & (power > tiny), weight * spectra / np.sqrt(np.maximum(power, tiny)),
                     0.0)
