@@ -340,6 +340,14 @@ def test_generate_errors_are_one_line(capsys, tmp_path, tiny_generator):
     code, _, err = run(capsys, "generate", "rain", "--checkpoint", str(tiny_generator),
                        "--key", "Z minor")
     _assert_one_line_error(code, err, "not a key")
+    code, _, err = run(capsys, "generate", "a ballad in the style of Adele", "--checkpoint",
+                       str(tiny_generator), "-o", str(tmp_path / "refused.wav"))
+    _assert_one_line_error(code, err, "names a living artist (Adele)")
+    assert not (tmp_path / "refused.wav").exists()
+    code, _, err = run(capsys, "generate", "a ballad in the style of Adele", "--checkpoint",
+                       str(tiny_generator), "--no-safety-filter", "--steps", "1", "--seconds",
+                       "1", "-q", "-o", str(tmp_path / "research.wav"))
+    assert code == 0, err
 
 
 def test_generate_with_melody_and_style_references(capsys, tmp_path, tiny_generator):
@@ -455,6 +463,9 @@ def test_edit_errors_are_one_line(capsys, tmp_path, tiny_generator):
     save_audio(clip, sine(330, seconds=1.0))
     base = ["--checkpoint", str(tiny_generator), "--steps", "1", "-o", str(tmp_path / "o.wav")]
     capsys.readouterr()
+    code, _, err = run(capsys, "vary", str(clip), "T a y l 0 r  S w i f t", "--strength", "0.5",
+                       *base)
+    _assert_one_line_error(code, err, "names a living artist (Taylor Swift)")
     code, _, err = run(capsys, "inpaint", str(clip), "x", "--start", "0.8", "--end", "0.2", *base)
     _assert_one_line_error(code, err, "not inside the clip")
     code, _, err = run(capsys, "vary", str(clip), "x", "--strength", "2", *base)
