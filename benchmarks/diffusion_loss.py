@@ -8,6 +8,10 @@ denoiser folder. Every model sees identical inputs: the valid+test-split clips' 
 from the start), the same noise and the same flow times per repeat, with full conditioning (no
 dropout). The loss is the masked velocity MSE that training minimises, so lower is better and the
 numbers of two models are a paired comparison. Reports the mean and its per-time-bin breakdown.
+
+With ``--references CACHE`` the models also get each clip's own melody chroma and style vector
+(cached in CACHE) on every item, which shows how much a melody/style-conditioned denoiser uses
+them; models trained without them are then skipped.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4, help="noise/time draws per clip")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--references", type=Path, default=None, metavar="CACHE",
+                        help="give every item its clip's melody and style (features cached here)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -40,7 +46,7 @@ def main() -> None:
 
     from latentaudio.codec import component_folder, load_component
     from latentaudio.conditioning.text import build_text_encoder
-    from latentaudio.data.dataset import ClipDataset, latent_cache
+    from latentaudio.data.dataset import ClipDataset, latent_cache, melody_cache, style_cache
     from latentaudio.data.sources import load_clips
     from latentaudio.denoisers import DENOISER_CLASSES
     from latentaudio.diffusion.flow import flow_errors
@@ -48,10 +54,16 @@ def main() -> None:
 
     clips, root, _ = load_clips(args.data)
     held_out = [c for c in clips if c.split in ("valid", "test")][: args.clips]
+    latents = latent_cache(args.codec, args.cache)
+    extras = {}
+    if args.references is not None:
+        samples_per_frame = round(44_100 / latents.frames_per_second)
+        extras = {"melody": melody_cache(samples_per_frame, args.references),
+                  "style": style_cache(args.references)}
     dataset = ClipDataset(held_out, root, seconds=args.seconds, random_crop=False,
-                          features=latent_cache(args.codec, args.cache))
+                          features=latents, extras=extras)
     text_encoder = build_text_encoder("minilm")
-    task = DiffusionTask(None, text_encoder, dropout=0.0)
+    task = DiffusionTask(None, text_encoder, dropout=0.0, reference_rate=1.0, style_only=0.0)
     batches = [task.prepare(b) for b in DataLoader(dataset, batch_size=args.batch_size)]
 
     bins = torch.linspace(0, 1, 5)
@@ -60,6 +72,9 @@ def main() -> None:
         source = component_folder(run)
         name = json.loads((source / "config.json").read_text())["_class_name"]
         model = load_component(DENOISER_CLASSES[name], source).float().eval()
+        if extras and not (model.config.get("melody_bins") and model.config.get("style_dim")):
+            print(f"{run}: trained without melody/style conditioning, skipped")
+            continue
         generator = torch.Generator().manual_seed(1234)
         per_bin = torch.zeros(len(bins) - 1)
         counts = torch.zeros(len(bins) - 1)
