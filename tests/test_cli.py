@@ -275,6 +275,14 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
         config = json.loads((out_dir / "final" / "config.json").read_text())
         assert config["_class_name"] == {"dit": "LatentDiT", "unet": "LatentUNet"}[denoiser]
         assert list((out_dir / "latents-cache").glob("*.safetensors"))
+    code, out, err = run(capsys, "train", "tokens", "--data", str(data), "--codec",
+                         str(tiny_model), "--out", str(tmp_path / "tokens"), "--levels", "2",
+                         "--codebook-size", "4", "--steps", "3", "-q")
+    assert code == 0, err
+    from latentaudio.tokens import ResidualVQ
+
+    codebooks = ResidualVQ.from_pretrained(tmp_path / "tokens" / "final")
+    assert codebooks.config.levels == 2 and bool(codebooks.initialised.all())
 
 
 @pytest.fixture(params=["dit", "unet"])

@@ -1,4 +1,4 @@
-"""``latentaudio train vae|vocoder|export``."""
+"""``latentaudio train vae|vocoder|diffusion|tokens|clap|export|assemble``."""
 
 from __future__ import annotations
 
@@ -155,8 +155,10 @@ def _export(args: argparse.Namespace) -> None:
     config_file = source / "config.json"
     from latentaudio.denoisers import DENOISER_CLASSES
     from latentaudio.evaluation.clap import ClapHeads
+    from latentaudio.tokens import ResidualVQ
 
-    kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder, "ClapHeads": ClapHeads, **DENOISER_CLASSES}
+    kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder, "ClapHeads": ClapHeads,
+             "ResidualVQ": ResidualVQ, **DENOISER_CLASSES}
     name = json.loads(config_file.read_text()).get("_class_name")
     if name not in kinds:
         raise LatentAudioError(f"{source} holds a {name}, not one of {', '.join(kinds)}")
@@ -233,6 +235,45 @@ def _assemble(args: argparse.Namespace) -> None:
     print(f"wrote the generator to {args.to}: {size:.1f} MB")
 
 
+def _tokens_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True,
+                        help="a corpus folder or manifest.jsonl (train split learns, the rest "
+                        "measures)")
+    parser.add_argument("--codec", type=Path, required=True,
+                        help="model folder whose vae/ makes the latents")
+    parser.add_argument("--out", type=Path, required=True, help="run folder (final/ is the model)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="latent cache to reuse (e.g. a diffusion run's latents-cache)")
+    parser.add_argument("--levels", type=positive_int, default=8,
+                        help="residual quantisers (default: %(default)s)")
+    parser.add_argument("--codebook-size", type=positive_int, default=1024,
+                        help="codewords per level (default: %(default)s)")
+    parser.add_argument("--steps", type=positive_int, default=300,
+                        help="EMA k-means steps (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _tokens(args: argparse.Namespace) -> None:
+    from latentaudio.data.sources import load_clips
+    from latentaudio.train.tokens import train_tokens
+
+    clips, root, report = load_clips(args.data)
+    print(f"data: {report}")
+    try:
+        metrics = train_tokens(clips, root, args.codec, args.out, cache_dir=args.cache,
+                               levels=args.levels, codebook_size=args.codebook_size,
+                               steps=args.steps, seed=args.seed, progress=not args.quiet)
+    except ValueError as error:
+        raise LatentAudioError(f"{args.data}: {error}") from None
+    errors = metrics.get("held_out_relative_mse", {})
+    if errors:
+        print("held-out error / latent variance by levels: " + ", ".join(
+            f"{level}: {value:.3f}" for level, value in errors.items()))
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"codebooks in {args.out / 'final'}; export with 'latentaudio train export "
+          f"{args.out} --fp32 --to DIR'")
+
+
 def _clap_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True,
                         help="a corpus folder or manifest.jsonl (train and test splits)")
@@ -271,6 +312,8 @@ ACTIONS = [
             lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
     Command("vocoder", "train the mel-to-waveform vocoder",
             lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
+    Command("tokens", "learn the codec tokens' codebooks (residual VQ of the VAE latents)",
+            _tokens_arguments, _tokens),
     Command("diffusion", "train the text-conditioned latent denoiser (DiT or UNet)",
             _diffusion_arguments, lambda a: _run(a, a.denoiser)),
     Command("clap", "train latentaudio-CLAP's projection heads (audio-text scoring for evaluation)",
