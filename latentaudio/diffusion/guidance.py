@@ -11,6 +11,12 @@ from latentaudio.conditioning.condition import Conditioning
 Denoise = Callable[[torch.Tensor, torch.Tensor, Conditioning], torch.Tensor]
 
 
+def combine(conditional: torch.Tensor, unconditional: torch.Tensor, scale: float) -> torch.Tensor:
+    """``unconditional + scale * (conditional - unconditional)``: for denoiser outputs here and
+    for the token backend's logits alike."""
+    return unconditional + scale * (conditional - unconditional)
+
+
 def guided(denoise: Denoise, x: torch.Tensor, time: torch.Tensor, condition: Conditioning,
            negative: Conditioning, scale: float) -> torch.Tensor:
     """``negative + scale * (conditional - negative)``; ``negative`` is ``condition.null_like()``
@@ -20,4 +26,4 @@ def guided(denoise: Denoise, x: torch.Tensor, time: torch.Tensor, condition: Con
     both = denoise(torch.cat([x, x]), torch.cat([time, time]),
                    Conditioning.cat([condition, negative]))
     conditional, unconditional = both.chunk(2)
-    return unconditional + scale * (conditional - unconditional)
+    return combine(conditional, unconditional, scale)

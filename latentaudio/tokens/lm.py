@@ -1,0 +1,251 @@
+"""The token backend's coarse stage: a decoder-only transformer over first-level codec tokens.
+
+nanoGPT's shape (Karpathy; pre-LayerNorm blocks, causal self-attention, GELU MLP, learned
+positions, tied input/output embeddings) with a key/value cache for generation. The conditioning
+is a prefix it reads before the tokens: the caption's MiniLM token states (projected), one global
+token (pooled caption, timing, bpm, key: :class:`~latentaudio.conditioning.embedders.
+GlobalEmbedder`, as the DiT uses) and the lyric track (phoneme and section-marker ids). Then a
+begin token, then the codes.
+
+Shapes: codes ``(B, T)`` int64 in ``[0, codebook_size)``; logits ``(B, T, codebook_size)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+from torch.nn import functional as F
+
+from latentaudio.conditioning.condition import Conditioning
+from latentaudio.conditioning.embedders import GlobalEmbedder
+
+
+@dataclass
+class LayerCache:
+    keys: torch.Tensor | None = None  # (B, heads, past, head_dim)
+    values: torch.Tensor | None = None
+
+
+@dataclass
+class Cache:
+    """Keys and values of everything seen so far, one entry per block, plus its key mask."""
+
+    layers: list[LayerCache]
+    mask: torch.Tensor | None = None  # (B, past) bool: which past positions may be attended
+
+    @property
+    def length(self) -> int:
+        first = self.layers[0].keys
+        return 0 if first is None else first.shape[2]
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor,
+                cache: LayerCache | None) -> torch.Tensor:
+        batch, length, width = x.shape
+        q, k, v = self.qkv(x).split(width, dim=2)
+        q, k, v = (t.view(batch, length, self.heads, -1).transpose(1, 2) for t in (q, k, v))
+        if cache is not None:
+            if cache.keys is not None:
+                k = torch.cat([cache.keys, k], dim=2)
+                v = torch.cat([cache.values, v], dim=2)
+            cache.keys, cache.values = k, v
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])  # (B, h, T, hd)
+        return self.proj(y.transpose(1, 2).reshape(batch, length, width))
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.attn = SelfAttention(width, heads)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(),
+                                 nn.Linear(4 * width, width))
+
+    def forward(self, x, mask, cache):
+        x = x + self.attn(self.ln1(x), mask, cache)
+        return x + self.mlp(self.ln2(x))
+
+
+@dataclass
+class LMInputs:
+    """What the coarse model is conditioned on, batched."""
+
+    condition: Conditioning  # caption states, pooled caption, timing, bpm, key
+    lyrics: torch.Tensor = field(default=None)  # (B, L) int64 ids, 0 = padding; may be (B, 0)
+
+    def null_like(self) -> LMInputs:
+        """The unconditional branch of guidance: no caption, tags or lyrics."""
+        return LMInputs(self.condition.null_like(), torch.zeros_like(self.lyrics))
+
+    @staticmethod
+    def cat(items: list[LMInputs]) -> LMInputs:
+        width = max(item.lyrics.shape[1] for item in items)
+        lyrics = torch.cat([F.pad(item.lyrics, (0, width - item.lyrics.shape[1]))
+                            for item in items])
+        return LMInputs(Conditioning.cat([item.condition for item in items]), lyrics)
+
+
+class CoarseLM(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(
+        self,
+        codebook_size: int = 1024,  # first-level codewords
+        layers: int = 6,
+        heads: int = 4,
+        width: int = 256,
+        max_positions: int = 4096,  # prefix + begin token + codes
+        text_dim: int = 384,  # MiniLM
+        lyric_vocabulary: int = 128,  # phoneme and section-marker ids (latentaudio.tokens.lyrics)
+        max_seconds: float = 240.0,  # timing conditioning range
+    ) -> None:
+        super().__init__()
+        self.token_embedding = nn.Embedding(codebook_size + 1, width)  # + the begin token
+        self.position_embedding = nn.Embedding(max_positions, width)
+        self.text_projection = nn.Linear(text_dim, width)
+        self.global_embedder = GlobalEmbedder(text_dim, width, max_seconds)
+        self.lyric_embedding = nn.Embedding(lyric_vocabulary, width, padding_idx=0)
+        self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(width)
+        self.head = nn.Linear(width, codebook_size + 1, bias=False)
+        self.head.weight = self.token_embedding.weight  # tied (Press & Wolf 2017)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+
+    @property
+    def begin_token(self) -> int:
+        return self.config.codebook_size
+
+    def new_cache(self) -> Cache:
+        return Cache([LayerCache() for _ in self.blocks])
+
+    def prefix(self, inputs: LMInputs) -> tuple[torch.Tensor, torch.Tensor]:
+        """The conditioning prefix ``(B, P, width)`` and its mask ``(B, P)`` (True = real)."""
+        condition = inputs.condition
+        dtype = self.token_embedding.weight.dtype
+        text = self.text_projection(condition.text_states.to(dtype))
+        global_token = self.global_embedder(condition.pooled.to(dtype), condition.globals)
+        lyrics = self.lyric_embedding(inputs.lyrics)
+        begin = self.token_embedding.weight[self.begin_token].expand(len(text), 1, -1)
+        embeddings = torch.cat([text, global_token, lyrics, begin], dim=1)
+        ones = torch.ones(len(text), 1, dtype=torch.bool, device=text.device)
+        mask = torch.cat([condition.text_mask.bool(), ones, inputs.lyrics > 0, ones], dim=1)
+        return embeddings, mask
+
+    def forward(self, codes: torch.Tensor, inputs: LMInputs | None = None,
+                cache: Cache | None = None) -> torch.Tensor:
+        """Logits for the token after each position of ``codes`` ``(B, T)``.
+
+        Without a cache: the prefix from ``inputs`` then ``codes``; the logits of the last prefix
+        position (the begin token) and of each code, ``(B, T + 1, K)``. With a cache: an empty
+        cache is filled with the prefix (``inputs`` needed) and the codes; a filled one continues
+        with ``codes`` only, returning ``(B, T, K)``.
+        """
+        x = self.token_embedding(codes)
+        start = 0 if cache is None else cache.length
+        keep = torch.ones(codes.shape, dtype=torch.bool, device=codes.device)
+        if start == 0:
+            if inputs is None:
+                raise ValueError("the first call needs the conditioning inputs")
+            prefix, prefix_mask = self.prefix(inputs)
+            x = torch.cat([prefix, x], dim=1)
+            keep = torch.cat([prefix_mask, keep], dim=1)
+        past_mask = cache.mask if cache is not None and cache.mask is not None else keep[:, :0]
+        key_mask = torch.cat([past_mask, keep], dim=1)  # (B, start + new)
+        length = x.shape[1]
+        if start + length > self.config.max_positions:
+            raise ValueError(f"{start + length} positions exceed the model's "
+                             f"{self.config.max_positions}")
+        positions = torch.arange(start, start + length, device=x.device)
+        x = x + self.position_embedding(positions)[None]
+        causal = torch.ones(length, start + length, dtype=torch.bool, device=x.device).tril(
+            diagonal=start)
+        mask = causal[None] & key_mask[:, None, :]
+        for index, block in enumerate(self.blocks):
+            x = block(x, mask, None if cache is None else cache.layers[index])
+        if cache is not None:
+            cache.mask = key_mask
+        logits = self.head(self.ln_f(x))[..., : self.config.codebook_size]
+        if start == 0:
+            return logits[:, prefix.shape[1] - 1:]
+        return logits
+
+    def loss(self, codes: torch.Tensor, inputs: LMInputs,
+             mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Next-token cross-entropy over ``codes`` ``(B, T)`` (``mask`` marks real frames)."""
+        logits = self(codes, inputs)[:, :-1]  # predictions of codes[:, 0..T-1]
+        losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), codes.reshape(-1),
+                                 reduction="none").view_as(codes)
+        if mask is None:
+            return losses.mean()
+        return (losses * mask).sum() / mask.sum().clamp_min(1)
+
+
+def filter_logits(logits: torch.Tensor, top_k: int | None = None,
+                  top_p: float | None = None) -> torch.Tensor:
+    """Top-k, then nucleus (top-p, Holtzman et al. 2020) filtering: excluded tokens get -inf."""
+    if top_k is not None and top_k < logits.shape[-1]:
+        threshold = logits.topk(top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < threshold, -math.inf)
+    if top_p is not None and top_p < 1.0:
+        ordered, order = logits.sort(dim=-1, descending=True)
+        cumulative = ordered.softmax(-1).cumsum(-1)
+        drop = cumulative - ordered.softmax(-1) >= top_p  # keep the smallest set reaching p
+        logits = logits.masked_fill(drop.scatter(-1, order, drop), -math.inf)
+    return logits
+
+
+@torch.no_grad()
+def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float = 3.0,
+             temperature: float = 1.0, top_k: int | None = 250, top_p: float | None = None,
+             generators: list[torch.Generator] | None = None,
+             context: torch.Tensor | None = None, progress: bool = False) -> torch.Tensor:
+    """Sample ``length`` codes ``(B, length)`` after optional ``context`` codes ``(B, C)``,
+    with classifier-free guidance on the logits (:func:`latentaudio.diffusion.guidance.combine`),
+    one generator per item."""
+    from tqdm import tqdm
+
+    from latentaudio.diffusion.guidance import combine
+
+    batch = len(inputs.lyrics)
+    generators = generators or [torch.Generator().manual_seed(0) for _ in range(batch)]
+    guided = guidance != 1.0
+    both = LMInputs.cat([inputs, inputs.null_like()]) if guided else inputs
+    start = context if context is not None else torch.zeros(batch, 0, dtype=torch.long)
+    start = torch.cat([start, start]) if guided else start
+    cache = model.new_cache()
+    logits = model(start, both, cache)[:, -1]
+    out = []
+    for _ in tqdm(range(length), desc="tokens", disable=not progress):
+        if guided:
+            conditional, unconditional = logits.float().chunk(2)
+            step = combine(conditional, unconditional, guidance)
+        else:
+            step = logits.float()
+        step = filter_logits(step / max(temperature, 1e-5), top_k, top_p)
+        probabilities = step.softmax(-1)
+        tokens = torch.cat([torch.multinomial(p[None], 1, generator=g)
+                            for p, g in zip(probabilities, generators, strict=True)])  # (B, 1)
+        out.append(tokens)
+        feed = torch.cat([tokens, tokens]) if guided else tokens
+        logits = model(feed, cache=cache)[:, -1]
+    return torch.cat(out, dim=1)
