@@ -1,0 +1,110 @@
+"""The token backend's fine stage: fills residual levels 2..L from the coarse level, level by level,
+every frame at once (the parallel scheme of SoundStorm, Borsos et al. 2023, one pass per level).
+
+A bidirectional transformer (the coarse model's blocks without the causal mask) reads, per frame,
+the sum of the embeddings of the levels known so far plus an embedding of the level to predict,
+and outputs that level's codeword logits for every frame. Training picks a random level ``l`` per
+item and teaches it from the true levels below (teacher forcing); generation runs ``L - 1`` passes.
+Sequences longer than ``max_frames`` run in overlapping windows.
+
+Shapes: codes ``(B, L, T)`` int64; logits ``(B, T, K)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+from torch.nn import functional as F
+
+from latentaudio.tokens.lm import Block
+
+
+class FineModel(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(
+        self,
+        codebook_size: int = 1024,
+        levels: int = 8,  # all residual levels, the coarse one included
+        layers: int = 4,
+        heads: int = 4,
+        width: int = 256,
+        max_frames: int = 512,  # window length; longer inputs run in overlapping windows
+    ) -> None:
+        super().__init__()
+        self.code_embedding = nn.Embedding(levels * codebook_size, width)  # one table per level
+        self.level_embedding = nn.Embedding(levels, width)
+        self.position_embedding = nn.Embedding(max_frames, width)
+        self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(width)
+        self.head = nn.Linear(width, codebook_size)
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, std=0.02)
+                if getattr(module, "bias", None) is not None:
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, known: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        """``known`` ``(B, l, T)`` (levels below the target; ``l`` >= 1) and the target level
+        index per item ``(B,)`` (0-based) -> logits ``(B, T, K)``."""
+        batch, have, frames = known.shape
+        if frames > self.config.max_frames:
+            raise ValueError(f"{frames} frames exceed the window of {self.config.max_frames}")
+        offsets = torch.arange(have, device=known.device)[None, :, None] * self.config.codebook_size
+        x = self.code_embedding(known + offsets).sum(dim=1)  # (B, T, width)
+        x = x + self.level_embedding(level)[:, None] + self.position_embedding(
+            torch.arange(frames, device=known.device))[None]
+        everything = torch.ones(batch, frames, frames, dtype=torch.bool, device=known.device)
+        for block in self.blocks:
+            x = block(x, everything, None)
+        return self.head(self.ln_f(x))
+
+    def loss(self, codes: torch.Tensor, generator: torch.Generator | None = None,
+             mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Cross-entropy of one random level (2..L) per item, given the true levels below."""
+        batch, levels = codes.shape[:2]
+        target = torch.randint(1, levels, (batch,), generator=generator)
+        # Items see different numbers of levels, so each runs on its own.
+        losses = []
+        for index in range(batch):
+            level = int(target[index])
+            logits = self(codes[index: index + 1, :level], target[index: index + 1])[0]
+            loss = F.cross_entropy(logits.float(), codes[index, level], reduction="none")
+            if mask is not None:
+                loss = (loss * mask[index]).sum() / mask[index].sum().clamp_min(1)
+            else:
+                loss = loss.mean()
+            losses.append(loss)
+        return torch.stack(losses).mean()
+
+    @torch.no_grad()
+    def fill(self, coarse: torch.Tensor, temperature: float = 0.0, overlap: int = 64,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+        """Coarse codes ``(B, T)`` (or ``(B, c, T)`` with the first ``c`` levels) -> all levels
+        ``(B, L, T)``. Temperature 0 takes the most likely codeword."""
+        codes = coarse[:, None] if coarse.ndim == 2 else coarse
+        window = self.config.max_frames
+        step = window - overlap
+        for level in range(codes.shape[1], self.config.levels):
+            frames = codes.shape[-1]
+            new = torch.empty(codes.shape[0], frames, dtype=torch.long, device=codes.device)
+            for start in range(0, max(1, frames - overlap), step):
+                stop = min(frames, start + window)
+                logits = self(codes[..., start:stop],
+                              torch.full((codes.shape[0],), level, device=codes.device))
+                picked = _pick(logits, temperature, generator)
+                keep = 0 if start == 0 else overlap // 2  # drop the window's left edge
+                new[:, start + keep: stop] = picked[:, keep:]
+            codes = torch.cat([codes, new[:, None]], dim=1)
+        return codes
+
+
+def _pick(logits: torch.Tensor, temperature: float,
+          generator: torch.Generator | None) -> torch.Tensor:
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probabilities = (logits.float() / temperature).softmax(-1)
+    flat = torch.multinomial(probabilities.reshape(-1, probabilities.shape[-1]), 1,
+                             generator=generator)
+    return flat.view(probabilities.shape[:-1])
