@@ -283,6 +283,15 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
 
     codebooks = ResidualVQ.from_pretrained(tmp_path / "tokens" / "final")
     assert codebooks.config.levels == 2 and bool(codebooks.initialised.all())
+    for stage in ("coarse", "fine"):
+        extra = ["--text-encoder", "tiny"] if stage == "coarse" else []
+        code, _, err = run(capsys, "train", stage, "--out", str(tmp_path / stage), "--codec",
+                           str(tiny_model), "--tokens", str(tmp_path / "tokens"), "--seconds",
+                           "1.0", *extra, *common)
+        assert code == 0, (stage, err)
+        config = json.loads((tmp_path / stage / "final" / "config.json").read_text())
+        assert config["_class_name"] == {"coarse": "CoarseLM", "fine": "FineModel"}[stage]
+        assert config["codebook_size"] == 4
 
 
 @pytest.fixture(params=["dit", "unet"])

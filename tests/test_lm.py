@@ -5,7 +5,7 @@ import torch
 
 from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalInputs
-from latentaudio.tokens.lm import CoarseLM, LMInputs, filter_logits, generate
+from latentaudio.tokens.lm import CoarseLM, LMInputs, coarse_loss, filter_logits, generate
 
 K = 16
 
@@ -78,7 +78,7 @@ def test_it_learns_a_toy_sequence():
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
     first = None
     for _ in range(60):
-        loss = model.loss(codes, cond)
+        loss = coarse_loss(model, codes, cond)
         first = first if first is not None else float(loss.detach())
         optimiser.zero_grad()
         loss.backward()
@@ -87,7 +87,7 @@ def test_it_learns_a_toy_sequence():
 
 
 def test_fine_model_fills_every_level_in_windows_and_learns():
-    from latentaudio.tokens.fine import FineModel
+    from latentaudio.tokens.fine import FineModel, fine_loss
 
     torch.manual_seed(0)
     model = FineModel(codebook_size=K, levels=3, layers=1, heads=2, width=32, max_frames=24)
@@ -98,7 +98,7 @@ def test_fine_model_fills_every_level_in_windows_and_learns():
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(150):
         start = int(torch.randint(0, 60 - 24, (1,), generator=g))
-        loss = model.loss(codes[..., start: start + 24], generator=g)
+        loss = fine_loss(model, codes[..., start: start + 24], generator=g)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -102,6 +102,26 @@ def _run(args: argparse.Namespace, kind: str) -> None:
         task = VAETask(MelVAE(**config), mel)
     elif kind == "vocoder":
         task = VocoderTask(Vocoder(**config), mel)
+    elif kind in ("coarse", "fine"):
+        from latentaudio.codec import component_folder, load_component
+        from latentaudio.data.dataset import token_cache
+        from latentaudio.tokens import ResidualVQ
+        from latentaudio.tokens.fine import FineModel
+        from latentaudio.tokens.lm import CoarseLM
+        from latentaudio.train.tasks import CoarseTask, FineTask
+
+        rvq = load_component(ResidualVQ, component_folder(args.tokens)).config
+        # Whole-clip codec tokens, computed once and kept in the run folder.
+        features, gain = token_cache(args.codec, args.tokens, args.out / "tokens-cache"), None
+        if kind == "coarse":
+            from latentaudio.conditioning.text import build_text_encoder
+
+            model = CoarseLM(**config | {"codebook_size": rvq.codebook_size})
+            task = CoarseTask(model, build_text_encoder(args.text_encoder), seed=args.seed)
+        else:
+            model = FineModel(**config | {"codebook_size": rvq.codebook_size,
+                                          "levels": rvq.levels})
+            task = FineTask(model, seed=args.seed)
     else:
         from latentaudio.conditioning.text import build_text_encoder
         from latentaudio.data.dataset import latent_cache, melody_cache, style_cache
@@ -156,9 +176,12 @@ def _export(args: argparse.Namespace) -> None:
     from latentaudio.denoisers import DENOISER_CLASSES
     from latentaudio.evaluation.clap import ClapHeads
     from latentaudio.tokens import ResidualVQ
+    from latentaudio.tokens.fine import FineModel
+    from latentaudio.tokens.lm import CoarseLM
 
     kinds = {"MelVAE": MelVAE, "Vocoder": Vocoder, "ClapHeads": ClapHeads,
-             "ResidualVQ": ResidualVQ, **DENOISER_CLASSES}
+             "ResidualVQ": ResidualVQ, "CoarseLM": CoarseLM, "FineModel": FineModel,
+             **DENOISER_CLASSES}
     name = json.loads(config_file.read_text()).get("_class_name")
     if name not in kinds:
         raise LatentAudioError(f"{source} holds a {name}, not one of {', '.join(kinds)}")
@@ -192,6 +215,17 @@ def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
                         "checkpoints/latentaudio-small)")
     parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "tiny"],
                         help="caption encoder (default: %(default)s)")
+
+
+def _token_model_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
+    _common_arguments(parser, kind, 10.0, 16)
+    parser.add_argument("--codec", type=Path, required=True,
+                        help="model folder whose vae/ makes the latents")
+    parser.add_argument("--tokens", type=Path, required=True,
+                        help="codebooks: a 'train tokens' run or an exported folder")
+    if kind == "coarse":
+        parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "tiny"],
+                            help="caption encoder (default: %(default)s)")
 
 
 def _assemble_arguments(parser: argparse.ArgumentParser) -> None:
@@ -314,6 +348,10 @@ ACTIONS = [
             lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
     Command("tokens", "learn the codec tokens' codebooks (residual VQ of the VAE latents)",
             _tokens_arguments, _tokens),
+    Command("coarse", "train the token backend's autoregressive coarse model",
+            lambda p: _token_model_arguments(p, "coarse"), lambda a: _run(a, "coarse")),
+    Command("fine", "train the token backend's fine-level model",
+            lambda p: _token_model_arguments(p, "fine"), lambda a: _run(a, "fine")),
     Command("diffusion", "train the text-conditioned latent denoiser (DiT or UNet)",
             _diffusion_arguments, lambda a: _run(a, a.denoiser)),
     Command("clap", "train latentaudio-CLAP's projection heads (audio-text scoring for evaluation)",

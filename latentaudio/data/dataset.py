@@ -66,6 +66,23 @@ def latent_cache(codec_folder: str | os.PathLike, directory: str | os.PathLike) 
                         Path(directory), f"vae-{digest}")
 
 
+def token_cache(codec_folder: str | os.PathLike, tokens_folder: str | os.PathLike,
+                directory: str | os.PathLike) -> FeatureCache:
+    """Whole-clip codec tokens ``(levels, frames)`` int64: the VAE latents of ``codec_folder``
+    quantised by the residual VQ in ``tokens_folder``; cached under a name tied to both."""
+    from latentaudio.codec import LatentCodec, component_folder, load_component
+    from latentaudio.tokens import ResidualVQ
+
+    codec = LatentCodec.from_pretrained(codec_folder, griffin_lim_only=True)
+    source = component_folder(tokens_folder)
+    rvq = load_component(ResidualVQ, source)
+    weights = sorted((Path(codec_folder) / "vae").glob("*.safetensors")) + sorted(
+        source.glob("*.safetensors"))
+    digest = hashlib.sha1(b"".join(p.read_bytes() for p in weights)).hexdigest()[:12]
+    return FeatureCache(lambda audio: rvq.encode(codec.encode(audio[None]))[0],
+                        codec.vae.latent_rate, Path(directory), f"tokens-{digest}")
+
+
 def melody_cache(samples_per_frame: int, directory: str | os.PathLike) -> FeatureCache:
     """Whole-clip melody chroma at the latent rate (one frame per ``samples_per_frame``)."""
     from latentaudio.conditioning.reference import melody_chroma

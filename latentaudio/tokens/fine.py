@@ -60,24 +60,6 @@ class FineModel(ModelMixin, ConfigMixin):
             x = block(x, everything, None)
         return self.head(self.ln_f(x))
 
-    def loss(self, codes: torch.Tensor, generator: torch.Generator | None = None,
-             mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Cross-entropy of one random level (2..L) per item, given the true levels below."""
-        batch, levels = codes.shape[:2]
-        target = torch.randint(1, levels, (batch,), generator=generator)
-        # Items see different numbers of levels, so each runs on its own.
-        losses = []
-        for index in range(batch):
-            level = int(target[index])
-            logits = self(codes[index: index + 1, :level], target[index: index + 1])[0]
-            loss = F.cross_entropy(logits.float(), codes[index, level], reduction="none")
-            if mask is not None:
-                loss = (loss * mask[index]).sum() / mask[index].sum().clamp_min(1)
-            else:
-                loss = loss.mean()
-            losses.append(loss)
-        return torch.stack(losses).mean()
-
     @torch.no_grad()
     def fill(self, coarse: torch.Tensor, temperature: float = 0.0, overlap: int = 64,
              generator: torch.Generator | None = None) -> torch.Tensor:
@@ -98,6 +80,24 @@ class FineModel(ModelMixin, ConfigMixin):
                 new[:, start + keep: stop] = picked[:, keep:]
             codes = torch.cat([codes, new[:, None]], dim=1)
         return codes
+
+
+def fine_loss(model: nn.Module, codes: torch.Tensor, mask: torch.Tensor | None = None,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Cross-entropy of one random level (2..L) per item of ``codes`` ``(B, L, T)`` given the
+    true levels below (teacher forcing); ``mask`` ``(B, T)`` marks real frames. ``model`` is
+    called, not its methods, so a wrapped (distributed) model works."""
+    batch, levels, frames = codes.shape
+    mask = torch.ones(batch, frames, device=codes.device) if mask is None else mask.float()
+    target = torch.randint(1, levels, (batch,), generator=generator).to(codes.device)
+    total = codes.new_zeros((), dtype=torch.float32)
+    for level in target.unique().tolist():  # items sharing a target level run together
+        rows = target == level
+        logits = model(codes[rows, :level], target[rows])  # (b, T, K)
+        error = F.cross_entropy(logits.transpose(1, 2).float(), codes[rows, level],
+                                reduction="none")
+        total = total + ((error * mask[rows]).sum(1) / mask[rows].sum(1).clamp_min(1)).sum()
+    return total / batch
 
 
 def _pick(logits: torch.Tensor, temperature: float,

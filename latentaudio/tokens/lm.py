@@ -1,7 +1,7 @@
 """The token backend's coarse stage: a decoder-only transformer over first-level codec tokens.
 
 nanoGPT's shape (Karpathy; pre-LayerNorm blocks, causal self-attention, GELU MLP, learned
-positions, tied input/output embeddings) with a key/value cache for generation. The conditioning
+positions) with a key/value cache for generation. The conditioning
 is a prefix it reads before the tokens: the caption's MiniLM token states (projected), one global
 token (pooled caption, timing, bpm, key: :class:`~latentaudio.conditioning.embedders.
 GlobalEmbedder`, as the DiT uses) and the lyric track (phoneme and section-marker ids). Then a
@@ -118,8 +118,9 @@ class CoarseLM(ModelMixin, ConfigMixin):
         self.lyric_embedding = nn.Embedding(lyric_vocabulary, width, padding_idx=0)
         self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(width)
+        # Not tied to the input embedding as nanoGPT's is: safetensors, which every checkpoint
+        # here uses, stores no shared tensors.
         self.head = nn.Linear(width, codebook_size + 1, bias=False)
-        self.head.weight = self.token_embedding.weight  # tied (Press & Wolf 2017)
         self.apply(self._init_weights)
 
     @staticmethod
@@ -189,15 +190,17 @@ class CoarseLM(ModelMixin, ConfigMixin):
             return logits[:, prefix.shape[1] - 1:]
         return logits
 
-    def loss(self, codes: torch.Tensor, inputs: LMInputs,
-             mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Next-token cross-entropy over ``codes`` ``(B, T)`` (``mask`` marks real frames)."""
-        logits = self(codes, inputs)[:, :-1]  # predictions of codes[:, 0..T-1]
-        losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), codes.reshape(-1),
-                                 reduction="none").view_as(codes)
-        if mask is None:
-            return losses.mean()
-        return (losses * mask).sum() / mask.sum().clamp_min(1)
+
+def coarse_loss(model: nn.Module, codes: torch.Tensor, inputs: LMInputs,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Next-token cross-entropy over ``codes`` ``(B, T)`` (``mask`` marks real frames).
+    ``model`` is called, not its methods, so a wrapped (distributed) model works."""
+    logits = model(codes, inputs)[:, :-1]  # the prediction of each code
+    losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), codes.reshape(-1),
+                             reduction="none").view_as(codes)
+    if mask is None:
+        return losses.mean()
+    return (losses * mask).sum() / mask.sum().clamp_min(1)
 
 
 def filter_logits(logits: torch.Tensor, top_k: int | None = None,

@@ -83,6 +83,20 @@ class VocoderTask:
                       "mr_stft": stft.detach()}
 
 
+@torch.no_grad()
+def caption_condition(batch: dict, text_encoder) -> Conditioning:
+    """A batch's captions, timing and music labels as a :class:`Conditioning`."""
+    specs = [parse_prompt(caption) for caption in batch["caption"]]
+    text = text_encoder([spec.caption for spec in specs])
+    # Labels from the manifest are exact; fall back on what the caption itself says.
+    bpm = torch.tensor([b if b == b else (s.bpm if s.bpm is not None else math.nan)
+                        for b, s in zip(batch["bpm"].tolist(), specs, strict=True)])
+    keys = torch.tensor([key_index(k or s.key) for k, s in zip(batch["key"], specs,
+                                                                 strict=True)])
+    return Conditioning(text.states, text.mask, text.pooled, GlobalInputs(
+        batch["seconds_start"].float(), batch["seconds_total"].float(), bpm.float(), keys))
+
+
 class DiffusionTask:
     """Rectified-flow loss on VAE latents, conditioned on caption text, timing, tempo and key,
     and, for a denoiser built with them, on melody chroma and a reference-clip style vector.
@@ -107,23 +121,15 @@ class DiffusionTask:
 
     @torch.no_grad()
     def prepare(self, batch: dict) -> dict:
-        specs = [parse_prompt(caption) for caption in batch["caption"]]
-        count = len(specs)
-        text = self.text_encoder([spec.caption for spec in specs])
-        # Labels from the manifest are exact; fall back on what the caption itself says.
-        bpm = torch.tensor([b if b == b else (s.bpm if s.bpm is not None else math.nan)
-                            for b, s in zip(batch["bpm"].tolist(), specs, strict=True)])
-        keys = torch.tensor([key_index(k or s.key) for k, s in zip(batch["key"], specs,
-                                                                     strict=True)])
+        condition = caption_condition(batch, self.text_encoder)
+        count = len(condition)
         melody = style = None
         if "melody" in batch:  # (B, 12, frames)
             present = self._present(count, self.reference_rate)
             melody = batch["melody"].float() * present[:, None, None]
         if "style" in batch:  # (B, 512)
             style = batch["style"].float() * self._present(count, self.reference_rate)[:, None]
-        condition = Conditioning(text.states, text.mask, text.pooled, GlobalInputs(
-            batch["seconds_start"].float(), batch["seconds_total"].float(), bpm.float(), keys),
-            melody, style)
+        condition.melody, condition.style = melody, style
         if style is not None:
             words_only = ~(style.any(dim=1) & self._present(count, self.style_only))
             condition = condition.where(words_only, condition.without_text())
@@ -139,4 +145,55 @@ class DiffusionTask:
 
         loss = flow_loss(denoise, inputs["latents"], inputs["condition"], mask,
                          generator=self.generator)
+        return loss, {"loss": loss.detach()}
+
+
+class CoarseTask:
+    """Next-token cross-entropy of the first-level codec tokens, conditioned on the caption,
+    timing, tempo, key and (for songs) the lyric track, with 10% conditioning dropout for
+    classifier-free guidance."""
+
+    def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0) -> None:
+        self.model = model
+        self.text_encoder = text_encoder
+        self.dropout = dropout
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def prepare(self, batch: dict) -> dict:
+        from latentaudio.tokens.lm import LMInputs
+
+        condition = caption_condition(batch, self.text_encoder)
+        lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
+        inputs = LMInputs(condition, lyrics)
+        keep = torch.rand(len(condition), generator=self.generator) >= self.dropout
+        null = inputs.null_like()
+        inputs = LMInputs(condition.where(keep, null.condition),
+                          torch.where(keep[:, None], lyrics, null.lyrics))
+        return {"codes": batch["features"][:, 0].long(), "mask": batch["mask"],
+                "inputs": inputs}
+
+    def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
+        from latentaudio.tokens.lm import coarse_loss
+
+        loss = coarse_loss(model, inputs["codes"], inputs["inputs"], inputs["mask"])
+        return loss, {"loss": loss.detach()}
+
+
+class FineTask:
+    """Cross-entropy of one random residual level (2..L) per item given the true levels below
+    (:class:`latentaudio.tokens.fine.FineModel`)."""
+
+    def __init__(self, model, seed: int = 0) -> None:
+        self.model = model
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def prepare(self, batch: dict) -> dict:
+        return {"codes": batch["features"].long(), "mask": batch["mask"]}
+
+    def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
+        from latentaudio.tokens.fine import fine_loss
+
+        loss = fine_loss(model, inputs["codes"], inputs["mask"], self.generator)
         return loss, {"loss": loss.detach()}
