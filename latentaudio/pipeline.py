@@ -14,7 +14,6 @@ sample *i* is the same whatever the batch size; nothing global is changed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +21,7 @@ import torch
 from diffusers import DiffusionPipeline
 
 from latentaudio.codec import LatentCodec
-from latentaudio.conditioning.condition import Conditioning
-from latentaudio.conditioning.embedders import GlobalInputs, key_index
+from latentaudio.conditioning.condition import Conditioning, encode_specs
 from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
 from latentaudio.conditioning.reference import StyleEmbedder, fit_frames, melody_chroma
 from latentaudio.conditioning.safety import SafetyFilter
@@ -69,14 +67,7 @@ class LatentAudioPipeline(DiffusionPipeline):
                       ) -> tuple[Conditioning, Conditioning]:
         """``(condition, negative)`` for the parsed prompts; the negative is the null
         conditioning, or the negative prompt's text with the same timing."""
-        text = encode_texts(self.tokenizer, self.text_encoder, [s.caption for s in specs])
-        globals_ = GlobalInputs(
-            seconds_start=torch.zeros(len(specs)),
-            seconds_total=torch.tensor([s.seconds for s in specs], dtype=torch.float32),
-            bpm=torch.tensor([s.bpm if s.bpm is not None else math.nan for s in specs],
-                             dtype=torch.float32),
-            key=torch.tensor([key_index(s.key) for s in specs], dtype=torch.long))
-        condition = Conditioning(text.states, text.mask, text.pooled, globals_)
+        condition = encode_specs(self.tokenizer, self.text_encoder, specs)
         negative = condition.null_like()
         if negative_prompt:
             words = encode_texts(self.tokenizer, self.text_encoder,

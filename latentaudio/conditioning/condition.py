@@ -79,5 +79,22 @@ class Conditioning:
                             join_optional("melody"), join_optional("style"))
 
 
+def encode_specs(tokenizer, text_encoder, specs, seconds_start: float = 0.0) -> Conditioning:
+    """Parsed prompts (:class:`~latentaudio.conditioning.prompt.PromptSpec`) -> their
+    conditioning: caption states through the tokenizer and encoder, timing, bpm and key."""
+    import math
+
+    from latentaudio.conditioning.embedders import key_index
+    from latentaudio.conditioning.text import encode_texts
+
+    text = encode_texts(tokenizer, text_encoder, [s.caption for s in specs])
+    return Conditioning(text.states, text.mask, text.pooled, GlobalInputs(
+        seconds_start=torch.full((len(specs),), float(seconds_start)),
+        seconds_total=torch.tensor([s.seconds for s in specs], dtype=torch.float32),
+        bpm=torch.tensor([s.bpm if s.bpm is not None else math.nan for s in specs],
+                         dtype=torch.float32),
+        key=torch.tensor([key_index(s.key) for s in specs], dtype=torch.long)))
+
+
 def _zeros(value: torch.Tensor | None) -> torch.Tensor | None:
     return None if value is None else torch.zeros_like(value)

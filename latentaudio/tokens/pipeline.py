@@ -1,0 +1,139 @@
+"""The token-AR generator: text (and lyrics) -> coarse tokens -> all levels -> latents -> audio.
+
+Components (one subfolder each): ``vae`` and ``vocoder`` (the same codec as the diffusion
+generator), ``tokens`` (the residual VQ), ``coarse`` (:class:`CoarseLM`), ``fine``
+(:class:`FineModel`), ``text_encoder`` + ``tokenizer`` (MiniLM).
+
+Long outputs are made window by window (``WINDOW_SECONDS``, the training crop) with the last
+``CONTEXT_SECONDS`` of tokens as the next window's context and ``seconds_start`` moved along, so
+the model always works inside the lengths it was trained on. With lyrics, each window is given
+the section of the song it falls in (``plan_sections``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from diffusers import DiffusionPipeline
+
+from latentaudio.codec import LatentCodec
+from latentaudio.conditioning.condition import encode_specs
+from latentaudio.conditioning.prompt import parse_prompt
+from latentaudio.conditioning.safety import SafetyFilter
+from latentaudio.conditioning.text import check_tokenizer
+from latentaudio.errors import LatentAudioError
+from latentaudio.pipeline import GenerationOutput
+from latentaudio.postprocess import MasteringConfig, master
+from latentaudio.tokens.fine import FineModel
+from latentaudio.tokens.lm import CoarseLM, LMInputs, generate
+from latentaudio.tokens.lyrics import encode_lyrics, parse_sections
+from latentaudio.tokens.rvq import ResidualVQ
+from latentaudio.vae import MelVAE
+from latentaudio.vocoder import Vocoder
+
+WINDOW_SECONDS = 10.0
+CONTEXT_SECONDS = 5.0
+MIN_SECONDS, MAX_SECONDS = 1.0, 300.0
+
+
+def plan_sections(lyrics: str, windows: int) -> list[str]:
+    """The lyrics' sections spread over ``windows`` windows in order (each window gets the
+    section its middle falls in, sections sharing the time equally)."""
+    sections = parse_sections(lyrics)
+    if not sections:
+        return [""] * windows
+    return [_section_text(sections[min(len(sections) - 1, int((i + 0.5) / windows *
+                                                             len(sections)))])
+            for i in range(windows)]
+
+
+def _section_text(section) -> str:
+    return f"[{section.name}]\n" + "\n".join(section.lines)
+
+
+class TokenPipeline(DiffusionPipeline):
+    model_cpu_offload_seq = "text_encoder->coarse->fine->vae->vocoder"
+
+    def __init__(self, vae: MelVAE, vocoder: Vocoder, tokens: ResidualVQ, coarse: CoarseLM,
+                 fine: FineModel, text_encoder, tokenizer) -> None:
+        super().__init__()
+        self.register_modules(vae=vae, vocoder=vocoder, tokens=tokens, coarse=coarse, fine=fine,
+                              text_encoder=text_encoder, tokenizer=tokenizer)
+        check_tokenizer(tokenizer, "the token pipeline's tokenizer")
+        self.codec = LatentCodec(vae, vocoder)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.vae.config.sample_rate
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str,
+        *,
+        seconds: float | None = None,
+        bpm: float | None = None,
+        key: str | None = None,
+        lyrics: str | None = None,
+        language: str = "en-us",
+        seed: int = 0,
+        guidance: float = 3.0,
+        temperature: float = 1.0,
+        top_k: int | None = 250,
+        top_p: float | None = None,
+        mastering: MasteringConfig | None = None,
+        safety_check: bool = True,
+        progress: bool = True,
+    ) -> GenerationOutput:
+        # 1. Check inputs.
+        if not prompt.strip():
+            raise LatentAudioError("the prompt is empty: describe the music you want")
+        if safety_check:
+            SafetyFilter.default().check(prompt)
+            if lyrics:
+                SafetyFilter.default().check(lyrics)
+        spec = parse_prompt(prompt)
+        spec.seconds = seconds if seconds is not None else (spec.seconds or WINDOW_SECONDS)
+        spec.bpm = bpm if bpm is not None else spec.bpm
+        spec.key = key if key is not None else spec.key
+        if not MIN_SECONDS <= spec.seconds <= MAX_SECONDS:
+            raise LatentAudioError(f"duration {spec.seconds:g} s is out of range: use "
+                                   f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
+
+        # 2. Plan the windows: frames per window, new frames per window after the first.
+        rate = self.tokens.config.frame_rate
+        samples = round(spec.seconds * self.sample_rate)
+        total = self.vae.latent_frames(self.codec.mel.config.num_frames(samples))
+        window, context = round(WINDOW_SECONDS * rate), round(CONTEXT_SECONDS * rate)
+        windows = 1 + max(0, math.ceil((total - window) / (window - context)))
+        texts = plan_sections(lyrics, windows) if lyrics else [""] * windows
+        generator = torch.Generator().manual_seed(int(seed))
+
+        # 3. Coarse tokens, window by window, each continuing from the last one's tail.
+        coarse = torch.zeros(1, 0, dtype=torch.long)
+        from tqdm import tqdm
+
+        for index in tqdm(range(windows), desc="windows", disable=not progress):
+            have = coarse.shape[1]
+            keep = min(context, have)
+            condition = encode_specs(self.tokenizer, self.text_encoder, [spec],
+                                     seconds_start=(have - keep) / rate)
+            track = (encode_lyrics(texts[index], language) if texts[index]
+                     else torch.zeros(0, dtype=torch.long))[None]
+            inputs = LMInputs(condition, track)
+            new = min(window - keep, total - have)
+            codes = generate(self.coarse, inputs, new, guidance=guidance,
+                             temperature=temperature, top_k=top_k, top_p=top_p,
+                             generators=[generator], context=coarse[:, have - keep:])
+            coarse = torch.cat([coarse, codes], dim=1)
+
+        # 4. Fine levels, then dequantise and decode.
+        codes = self.fine.fill(coarse[:, :total])
+        latents = self.tokens.decode(codes)
+        audio = self.codec.decode(latents.float(), samples)[0].numpy()
+
+        # 5. Post-process: exact length, fades, loudness, true peak, watermark.
+        out, report = master(audio, self.sample_rate, samples, mastering)
+        return GenerationOutput(out[None], self.sample_rate, [spec], [seed], [report])
+
