@@ -27,6 +27,22 @@ def load_pipeline(folder: str | os.PathLike | None = None):
     return pipe, folder
 
 
+def load_token_pipeline(folder: str | os.PathLike | None = None):
+    """The token-AR generator in ``folder`` (default: checkpoints/latentaudio-ar), fp32."""
+    from latentaudio.codec import REPO_CHECKPOINTS
+    from latentaudio.tokens.pipeline import TokenPipeline
+
+    folder = Path(folder or REPO_CHECKPOINTS / "latentaudio-ar")
+    if not (folder / "model_index.json").is_file():
+        raise LatentAudioError(
+            f"no token-AR model at {folder} (model_index.json missing): the AR backend has no "
+            "shipped model yet; build one with 'latentaudio train tokens|coarse|fine' and "
+            "'latentaudio train assemble-ar', then pass --checkpoint DIR")
+    with quiet_loading():
+        pipe = TokenPipeline.from_pretrained(folder, dtype=torch.float32)
+    return pipe, folder
+
+
 @contextmanager
 def quiet_loading():
     """No per-file loading bars from diffusers and transformers for a local folder that loads in
@@ -47,9 +63,11 @@ def quiet_loading():
 
 
 def model_identity(folder: str | os.PathLike) -> dict:
-    """The folder's name and a hash of its denoiser weights, for provenance."""
+    """The folder's name and a hash of its generating weights (the denoiser, or the token
+    models), for provenance."""
     folder = Path(folder)
     digest = hashlib.sha256()
-    for weights in sorted((folder / "denoiser").glob("*.safetensors")):
-        digest.update(weights.read_bytes())
+    for part in ("denoiser", "tokens", "coarse", "fine"):
+        for weights in sorted((folder / part).glob("*.safetensors")):
+            digest.update(weights.read_bytes())
     return {"id": folder.name, "denoiser_sha256": digest.hexdigest()[:16]}

@@ -493,3 +493,51 @@ def test_edit_errors_are_one_line(capsys, tmp_path, tiny_generator):
     code, _, err = run(capsys, "extend", str(tmp_path / "junk.wav"), "x", "--seconds", "9", *base)
     _assert_one_line_error(code, err, "junk.wav")
     assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.fixture
+def tiny_token_generator(tmp_path, tiny_model):
+    """'train assemble-ar' of the tiny codec, tiny codebooks and tiny coarse/fine models."""
+    torch = pytest.importorskip("torch")
+    from latentaudio.tokens import ResidualVQ
+    from latentaudio.tokens.fine import FineModel
+    from latentaudio.tokens.lm import CoarseLM
+
+    torch.manual_seed(0)
+    rvq = ResidualVQ(dim=8, levels=2, codebook_size=8)
+    rvq.update(torch.randn(2, 8, 64))
+    rvq.save_pretrained(tmp_path / "rvq")
+    CoarseLM(codebook_size=8, layers=1, heads=2, width=16, max_positions=512).save_pretrained(
+        tmp_path / "coarse")
+    FineModel(codebook_size=8, levels=2, layers=1, heads=2, width=16,
+              max_frames=256).save_pretrained(tmp_path / "fine")
+    folder = tmp_path / "ar"
+    code = cli.main(["train", "assemble-ar", "--codec", str(tiny_model), "--tokens",
+                     str(tmp_path / "rvq"), "--coarse", str(tmp_path / "coarse"), "--fine",
+                     str(tmp_path / "fine"), "--to", str(folder)])
+    assert code == 0
+    return folder
+
+
+def test_song_and_generate_with_the_ar_backend(capsys, tmp_path, tiny_token_generator):
+    lyrics = tmp_path / "lyrics.txt"
+    lyrics.write_text("[verse]\nhello there\n[chorus]\nla la la\n")
+    common = ["--checkpoint", str(tiny_token_generator), "--seed", "4", "-q"]
+    capsys.readouterr()
+    code, _, err = run(capsys, "song", "a pop song", "--lyrics", str(lyrics), "--seconds", "12",
+                       *common, "-o", str(tmp_path / "song.wav"))
+    assert code == 0, err
+    assert load_audio(tmp_path / "song.wav").shape == (2, 12 * 44_100)
+    sidecar = json.loads((tmp_path / "song.wav.json").read_text())
+    assert sidecar["backend"] == "ar" and sidecar["lyrics"].startswith("[verse]")
+    assert sidecar["provenance"]["operation"] == "song" and sidecar["provenance"]["watermark"]
+    code, _, err = run(capsys, "generate", "a drum loop", "--backend", "ar", "--seconds", "2",
+                       *common, "-o", str(tmp_path / "ar.wav"))
+    assert code == 0, err
+    assert load_audio(tmp_path / "ar.wav").shape == (2, 2 * 44_100)
+    code, _, err = run(capsys, "generate", "a drum loop", "--backend", "ar", "--melody",
+                       str(lyrics), *common, "-o", str(tmp_path / "x.wav"))
+    _assert_one_line_error(code, err, "diffusion backend only")
+    code, _, err = run(capsys, "song", "a song", "--checkpoint", str(tmp_path / "none"),
+                       "-o", str(tmp_path / "y.wav"))
+    _assert_one_line_error(code, err, "no token-AR model")

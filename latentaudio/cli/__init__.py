@@ -12,11 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from latentaudio import __version__
-from latentaudio.cli import audio, corpus, detect, edit, evaluate, generate, train
+from latentaudio.cli import audio, corpus, detect, edit, evaluate, generate, song, train
 from latentaudio.cli.common import Parser, add_common_options
 from latentaudio.errors import LatentAudioError
 
-COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *detect.COMMANDS, *audio.COMMANDS,
+COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *song.COMMANDS, *detect.COMMANDS,
+            *audio.COMMANDS,
             *evaluate.COMMANDS,
             *corpus.COMMANDS, *train.COMMANDS]
 

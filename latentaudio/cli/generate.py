@@ -58,6 +58,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--style", type=Path, default=None, metavar="REF",
                         help="sound like this recording (conditions on its audio embedding); "
                         "the prompt may then be left out")
+    parser.add_argument("--backend", choices=["diffusion", "ar"], default="diffusion",
+                        help="generator: latent diffusion (default) or the token-AR backend "
+                        "(--checkpoint DIR; sampling options as in 'latentaudio song')")
+    parser.add_argument("--temperature", type=positive_float, default=1.0,
+                        help="AR backend: sampling temperature (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=250,
+                        help="AR backend: sample among the k likeliest tokens")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="AR backend: nucleus sampling probability")
     parser.add_argument("--candidates", type=positive_int, default=1,
                         help="generate this many per output and keep the one whose CLAP score "
                         "(prompt-audio similarity) is best; the sidecar records the kept seed "
@@ -95,6 +104,8 @@ def _generate(args: argparse.Namespace) -> None:
     from latentaudio.provenance import provenance
 
     args.key = canonical_key(args.key)
+    if args.backend == "ar":
+        return _generate_ar(args)
     if not args.prompt.strip() and args.style is None:
         raise LatentAudioError("give a prompt (what to generate, in words) or --style REF")
     if not args.prompt.strip() and args.candidates > 1:
@@ -148,6 +159,22 @@ def _generate(args: argparse.Namespace) -> None:
                             model=identity, watermark=report.watermark)
         written = save_output(path, audio, args.format, sidecar, record)
         print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
+
+
+def _generate_ar(args: argparse.Namespace) -> None:
+    from latentaudio.cli.song import render
+
+    unsupported = [name for name, given in (("--melody", args.melody), ("--style", args.style),
+                                            ("--candidates", args.candidates > 1),
+                                            ("--negative", args.negative),
+                                            ("-n", args.count > 1)) if given]
+    if unsupported:
+        raise LatentAudioError(f"{', '.join(unsupported)} work with the diffusion backend only")
+    if args.out is None:
+        raise LatentAudioError("--backend ar needs -o OUT")
+    if args.cfg == 4.0:  # the diffusion default; the token logits' is 3
+        args.cfg = 3.0
+    render(args, args.prompt, None, args.seconds or 10.0, "generate")
 
 
 def _reference(path: Path | None):

@@ -308,6 +308,44 @@ def _tokens(args: argparse.Namespace) -> None:
           f"{args.out} --fp32 --to DIR'")
 
 
+def _assemble_ar_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--codec", type=Path, required=True,
+                        help="folder with the exported vae/ and vocoder/")
+    for name in ("tokens", "coarse", "fine"):
+        parser.add_argument(f"--{name}", type=Path, required=True,
+                            help=f"the '{name}' run folder (its final/) or exported folder")
+    parser.add_argument("--to", type=Path, required=True,
+                        help="the generator folder to write (e.g. checkpoints/latentaudio-ar)")
+
+
+def _assemble_ar(args: argparse.Namespace) -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    from latentaudio.codec import component_folder, load_component
+    from latentaudio.conditioning.text import minilm_path
+    from latentaudio.tokens import ResidualVQ
+    from latentaudio.tokens.fine import FineModel
+    from latentaudio.tokens.lm import CoarseLM
+    from latentaudio.tokens.pipeline import TokenPipeline
+    from latentaudio.vae import MelVAE
+    from latentaudio.vocoder import Vocoder
+
+    text_path = minilm_path()
+    pipe = TokenPipeline(
+        vae=load_component(MelVAE, args.codec / "vae"),
+        vocoder=load_component(Vocoder, args.codec / "vocoder"),
+        tokens=load_component(ResidualVQ, component_folder(args.tokens)),
+        coarse=load_component(CoarseLM, component_folder(args.coarse)),
+        fine=load_component(FineModel, component_folder(args.fine)),
+        text_encoder=AutoModel.from_pretrained(text_path, local_files_only=True),
+        tokenizer=AutoTokenizer.from_pretrained(text_path, local_files_only=True))
+    for component in (pipe.vae, pipe.vocoder, pipe.coarse, pipe.fine, pipe.text_encoder):
+        component.half()  # fp16 on disk; the codebooks stay fp32 (1 MB)
+    pipe.save_pretrained(args.to, safe_serialization=True)
+    size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
+    print(f"wrote the token generator to {args.to}: {size:.1f} MB")
+
+
 def _clap_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True,
                         help="a corpus folder or manifest.jsonl (train and test splits)")
@@ -358,6 +396,8 @@ ACTIONS = [
             _clap_arguments, _clap),
     Command("assemble", "put codec, denoiser and text encoder together as one generator folder",
             _assemble_arguments, _assemble),
+    Command("assemble-ar", "put codec, codebooks, coarse and fine models together as the "
+            "token generator", _assemble_ar_arguments, _assemble_ar),
     Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
             _export_arguments, _export),
 ]

@@ -1,0 +1,112 @@
+"""``latentaudio song``: long-form music (with lyrics) from the token-AR backend; also what
+``latentaudio generate --backend ar`` runs."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from pathlib import Path
+
+from latentaudio.cli.common import (
+    Command,
+    add_responsibility_options,
+    canonical_key,
+    positive_float,
+    save_output,
+    watermark_config,
+)
+
+EXAMPLES = """\
+examples:
+  latentaudio song "upbeat indie pop, 120 bpm, A major" --lyrics lyrics.txt -o song.wav
+  latentaudio song "calm piano instrumental" --seconds 90 -o piano.flac
+
+Lyrics (text or a file) may mark sections with [intro], [verse], [pre-chorus], [chorus],
+[bridge], [outro] lines; they are sung in order over the song. English is phonemised best
+(--language en-us); espeak-ng's other languages work as input. No token-AR model ships yet:
+pass --checkpoint DIR (made with 'latentaudio train tokens|coarse|fine' and 'train
+assemble-ar')."""
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    parser.add_argument("prompt", help="the music, in words (genre, instruments, mood, tags)")
+    parser.add_argument("--lyrics", default=None, metavar="TEXT|FILE",
+                        help="lyrics text, or a file holding it")
+    parser.add_argument("--language", default="en-us", help="lyrics language (espeak-ng voice)")
+    parser.add_argument("--seconds", type=positive_float, default=120.0,
+                        help="duration, 1 to 300 (default: %(default)s)")
+    _shared(parser)
+
+
+def _shared(parser: argparse.ArgumentParser) -> None:
+    """Options ``song`` and ``generate --backend ar`` share."""
+    parser.add_argument("--bpm", type=positive_float, default=None, help="tempo")
+    parser.add_argument("--key", default=None, help='key, e.g. "A minor"')
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed (default: a fresh one, written to the sidecar)")
+    parser.add_argument("--cfg", type=float, default=3.0,
+                        help="guidance on the token logits; 1 = none (default: %(default)s)")
+    parser.add_argument("--temperature", type=positive_float, default=1.0,
+                        help="sampling temperature (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=250,
+                        help="sample among the k likeliest tokens (default: %(default)s)")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="nucleus sampling: the smallest set with this probability")
+    parser.add_argument("--lufs", type=float, default=-14.0,
+                        help="loudness target in LUFS (default: %(default)s)")
+    add_responsibility_options(parser)
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="token-AR model folder (default: checkpoints/latentaudio-ar)")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
+    parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default=None,
+                        help="audio format (default: from --out's extension)")
+
+
+def _lyrics(value: str | None) -> str | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if len(value) < 4096 and "\n" not in value and path.suffix and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: float,
+           operation: str) -> Path:
+    """Generate with the token backend and write the file, sidecar and provenance."""
+    from latentaudio import __version__
+    from latentaudio.generation import load_token_pipeline, model_identity
+    from latentaudio.postprocess import MasteringConfig
+    from latentaudio.provenance import provenance
+
+    key = canonical_key(args.key)
+    pipe, folder = load_token_pipeline(args.checkpoint)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    result = pipe(prompt, seconds=seconds, bpm=args.bpm, key=key, lyrics=lyrics,
+                  language=getattr(args, "language", "en-us"), seed=seed, guidance=args.cfg,
+                  temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                  mastering=MasteringConfig(target_lufs=args.lufs,
+                                            watermark=watermark_config(args)),
+                  safety_check=not args.no_safety_filter, progress=not args.quiet)
+    spec, report = result.specs[0], result.mastering[0]
+    identity = model_identity(folder)
+    record = provenance(operation=operation, prompt=prompt, seed=seed, model=identity,
+                        watermark=report.watermark)
+    written = save_output(args.out, result.audios[0], args.format, {
+        "operation": operation, "backend": "ar", "prompt": prompt, "caption": spec.caption,
+        "lyrics": lyrics, "seconds": spec.seconds, "bpm": spec.bpm, "key": spec.key,
+        "seed": seed, "cfg": args.cfg, "temperature": args.temperature, "top_k": args.top_k,
+        "top_p": args.top_p, "lufs_target": args.lufs, "sample_rate": result.sample_rate,
+        "model": identity, "latentaudio_version": __version__}, record)
+    print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
+    return written
+
+
+def _song(args: argparse.Namespace) -> None:
+    render(args, args.prompt, _lyrics(args.lyrics), args.seconds, "song")
+
+
+COMMANDS = [Command("song", "long-form music with lyrics from the token-AR backend",
+                    _arguments, _song)]
