@@ -21,14 +21,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from latentaudio.audio import SAMPLE_RATE, load_audio, save_audio
-from latentaudio.data import music, procedural, recorded, scores
+from latentaudio.data import music, procedural, recorded, scores, songs
 from latentaudio.data.fluidsynth import find_soundfont, render_notes
 from latentaudio.data.manifest import Clip, write_manifest
 from latentaudio.errors import AudioFileError, MissingDependencyError
 
 PEAK = 0.89  # every clip is peak-normalised to -1 dBFS
 SPLIT_SHARES = (("test", 0.06), ("valid", 0.04))  # of each source's recordings; the rest train
-SOURCE_IDS = {"music-beds": 1, "music21": 2, "procedural": 3}  # recorded sources: hashed
+# Seeds per source; recorded sources hash their names.
+SOURCE_IDS = {"music-beds": 1, "music21": 2, "procedural": 3, "songs": 4}
 
 
 @dataclass(frozen=True)
@@ -41,17 +42,20 @@ class CorpusSize:
     recorded_per_source: int | None  # files per recorded source (None: all)
     tiny_sources_only: bool  # use only the recorded sources small enough for CI
     segment_seconds: float = 10.0  # long recordings are cut into segments this long
+    songs: int = 0  # songs with sung vocals (latentaudio.data.songs)
+    song_seconds: tuple[float, float] = (30.0, 60.0)  # song length range
 
 
 SIZES = {
     "tiny": CorpusSize(beds=14, scores=8, effects=16, music_seconds=(3.0, 4.0),
-                       effect_seconds=(2.0, 3.0), recorded_per_source=5, tiny_sources_only=True),
+                       effect_seconds=(2.0, 3.0), recorded_per_source=5, tiny_sources_only=True,
+                       songs=1, song_seconds=(5.0, 6.0)),
     "small": CorpusSize(beds=300, scores=80, effects=300, music_seconds=(6.0, 10.0),
                         effect_seconds=(3.0, 5.0), recorded_per_source=60,
-                        tiny_sources_only=False),
+                        tiny_sources_only=False, songs=30, song_seconds=(20.0, 40.0)),
     "full": CorpusSize(beds=1800, scores=500, effects=1500, music_seconds=(8.0, 12.0),
                        effect_seconds=(3.0, 6.0), recorded_per_source=None,
-                       tiny_sources_only=False),
+                       tiny_sources_only=False, songs=200, song_seconds=(30.0, 75.0)),
 }
 
 
@@ -125,6 +129,26 @@ def _run_effect(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:
                  category=effect.category, group=job.group)]
 
 
+def _run_song(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:
+    rng = _rng(seed, job.source, job.index)
+    seconds = round(float(rng.uniform(*size.song_seconds)), 2)
+    song = songs.compose_song(rng, seconds, genre=music.GENRES_BY_NAME[job.params["genre"]])
+    caption, tags = songs.describe_song(song, rng)
+    audio = _fade(_normalise(songs.render_song(song)))
+    clip_id = f"song-{job.index:05d}"
+    path = save_audio(out / "audio" / "songs" / f"{clip_id}.flac", audio)
+    bed = song.bed
+    words = [{"start": round(w.start, 4), "end": round(w.end, 4), "word": w.word,
+              "pitch": w.pitch, "section": w.section} for w in song.words]
+    return [Clip(clip_id, str(path.relative_to(out)), caption, tags, "songs", "CC-BY-4.0",
+                 seconds, "train", kind="music", category="song", group=job.group,
+                 bpm=bed.bpm, key=bed.key.name, instruments=[*bed.instruments, "vocals"],
+                 genre=bed.genre.name,
+                 extra={"lyrics": song.lyrics, "words": words,
+                        "sections": [[n, round(a, 4), round(b, 4)] for n, a, b in song.sections],
+                        "soundfont": find_soundfont().name, "voice": "espeak-ng en-us"})]
+
+
 def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:
     source = job.source
     path = Path(job.params["path"])
@@ -153,6 +177,7 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
 
 RUNNERS: dict[str, Callable[[Job, Path, int, CorpusSize], list[Clip]]] = {
     "music-beds": _run_bed, "music21": _run_score, "procedural": _run_effect,
+    "songs": _run_song,
 }
 
 
@@ -182,6 +207,10 @@ def plan(size: CorpusSize, seed: int, allow_missing: bool = False) -> list[Job]:
     """Every job of a corpus, in a fixed order."""
     jobs = [Job("music-beds", i, f"bed-{i}",
                 {"genre": music.GENRES[i % len(music.GENRES)].name}) for i in range(size.beds)]
+    # Songs vary genre like the beds do, skipping those without a band to sing over.
+    sung = [g for g in music.GENRES if g.name not in ("ambient", "cinematic", "piano ballad")]
+    jobs += [Job("songs", i, f"song-{i}", {"genre": sung[i % len(sung)].name})
+             for i in range(size.songs)]
     families = list(procedural.FAMILIES)
     jobs += [Job("procedural", i, f"fx-{i}", {"family": families[i % len(families)]})
              for i in range(size.effects)]

@@ -1,0 +1,42 @@
+"""Songs with sung vocals: structure, lyrics and word timing, and a voice where words are."""
+
+import numpy as np
+
+from latentaudio.audio import SAMPLE_RATE
+from latentaudio.data import songs
+
+
+def test_structure_fills_the_song_and_ends_with_an_outro():
+    for bars in (4, 8, 13, 40):
+        plan = songs.plan_structure(bars)
+        assert sum(b for _, b in plan) == bars
+        assert any(name in songs.SUNG for name, _ in plan)
+    long = [name for name, _ in songs.plan_structure(40)]
+    assert long[0] == "intro" and long[-1] == "outro" and "bridge" in long and "chorus" in long
+
+
+def test_lyrics_and_words_line_up():
+    song = songs.compose_song(np.random.default_rng(3), 24.0)
+    assert song.words and all(0 <= w.start < w.end <= 24.0 for w in song.words)
+    lyrics = song.lyrics
+    assert lyrics.startswith("[") and all(f"[{w.section}]" in lyrics for w in song.words)
+    choruses = [w.word for w in song.words if w.section == "chorus"]
+    if choruses:  # the hook comes back
+        assert len(set(choruses)) <= 8
+    middle = song.words[len(song.words) // 2]
+    excerpt = songs.words_between([w.__dict__ for w in song.words], middle.start - 0.01,
+                                  middle.end)
+    assert excerpt.endswith(middle.word) and excerpt.startswith(f"[{middle.section}]")
+
+
+def test_the_voice_sings_where_the_words_are():
+    song = songs.compose_song(np.random.default_rng(0), 6.0)
+    vocals = songs.sing(song)
+    assert vocals.shape == (int(6.0 * SAMPLE_RATE),)
+    sung = np.zeros(len(vocals), dtype=bool)
+    for word in song.words:
+        sung[int(word.start * SAMPLE_RATE): int(word.end * SAMPLE_RATE)] = True
+    assert sung.any() and np.abs(vocals[~sung]).max(initial=0) < 1e-6
+    assert np.sqrt(np.mean(vocals[sung] ** 2)) > 0.01
+    mix = songs.render_song(song)
+    assert mix.shape[0] == 2 and abs(mix.shape[1] - len(vocals)) <= SAMPLE_RATE
