@@ -40,3 +40,23 @@ def test_the_voice_sings_where_the_words_are():
     assert np.sqrt(np.mean(vocals[sung] ** 2)) > 0.01
     mix = songs.render_song(song)
     assert mix.shape[0] == 2 and abs(mix.shape[1] - len(vocals)) <= SAMPLE_RATE
+
+
+def test_dataset_crops_carry_the_lyrics_sung_in_them(tmp_path):
+    from latentaudio.audio import save_audio
+    from latentaudio.data.dataset import ClipDataset
+    from latentaudio.data.manifest import Clip
+    from latentaudio.tokens.lyrics import decode_ids
+
+    song = songs.compose_song(np.random.default_rng(5), 8.0)
+    save_audio(tmp_path / "s.wav", np.zeros((2, 8 * SAMPLE_RATE), np.float32))
+    words = [dict(w.__dict__) for w in song.words]
+    clip = Clip("s", "s.wav", "a song", [], "songs", "CC0", 8.0, "train", kind="music",
+                extra={"words": words})
+    plain = Clip("p", "s.wav", "a bed", [], "beds", "CC0", 8.0, "train", kind="music")
+    dataset = ClipDataset([clip, plain], tmp_path, seconds=3.0, random_crop=False, lyric_ids=48)
+    sung, silent = dataset[0]["lyrics"], dataset[1]["lyrics"]
+    assert sung.shape == silent.shape == (48,)
+    assert int(silent.abs().sum()) == 0
+    first = [w for w in song.words if w.start < 3.0]
+    assert decode_ids(sung).startswith(f"[{first[0].section}]")

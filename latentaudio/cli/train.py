@@ -10,6 +10,7 @@ from latentaudio.cli.common import Command, add_actions, positive_float, positiv
 from latentaudio.errors import LatentAudioError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+LYRIC_IDS = 192  # the lyric track of a 10 s crop: about 40 words of 4 phonemes, and markers
 
 
 def _common_arguments(parser: argparse.ArgumentParser, kind: str, seconds: float,
@@ -95,7 +96,7 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     print(f"data: {report}; training on {len(train_clips)} train-split clips")
     config = _model_config(kind, args.config)
     mel = MelSpectrogram()
-    features, gain, extras = None, (-12.0, 0.0), {}
+    features, gain, extras, lyric_ids = None, (-12.0, 0.0), {}, 0
     if args.init is not None:
         config = _init_config(args.init, config)
     if kind == "vae":
@@ -118,6 +119,7 @@ def _run(args: argparse.Namespace, kind: str) -> None:
 
             model = CoarseLM(**config | {"codebook_size": rvq.codebook_size})
             task = CoarseTask(model, build_text_encoder(args.text_encoder), seed=args.seed)
+            lyric_ids = LYRIC_IDS
         else:
             model = FineModel(**config | {"codebook_size": rvq.codebook_size,
                                           "levels": rvq.levels})
@@ -140,7 +142,8 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     if args.init is not None:
         _load_init(task.model, args.init)
     dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=gain,
-                          features=features, extras=extras, seed=args.seed)
+                          features=features, extras=extras, lyric_ids=lyric_ids,
+                          seed=args.seed)
     train_config = TrainConfig(args.out, max_steps=args.steps, batch_size=args.batch_size,
                                learning_rate=args.lr, checkpoint_minutes=args.checkpoint_minutes,
                                mixed_precision=args.precision, num_workers=args.workers,

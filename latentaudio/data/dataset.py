@@ -118,12 +118,15 @@ class ClipDataset(Dataset):
     (call :meth:`set_epoch`), else crops start at 0. ``gain_db`` draws a random gain in that
     range (dB) per item, for level augmentation. Each of ``extras`` adds an item entry under
     its name: a per-clip value, or frames cropped at the same times as the features.
+    ``lyric_ids`` > 0 adds ``lyrics``: the id track (:mod:`latentaudio.tokens.lyrics`) of the
+    words sung inside the crop (songs' manifests time every word), padded to that length.
     """
 
     def __init__(self, clips: list[Clip], root: str | os.PathLike, *, seconds: float = 4.0,
                  random_crop: bool = True, gain_db: tuple[float, float] | None = None,
                  features: FeatureCache | None = None,
-                 extras: dict[str, FeatureCache] | None = None, seed: int = 0) -> None:
+                 extras: dict[str, FeatureCache] | None = None, lyric_ids: int = 0,
+                 seed: int = 0) -> None:
         if seconds <= 0:
             raise ValueError(f"seconds must be positive, got {seconds}")
         self.clips = list(clips)
@@ -133,6 +136,7 @@ class ClipDataset(Dataset):
         self.gain_db = gain_db
         self.features = features
         self.extras = dict(extras or {})
+        self.lyric_ids = lyric_ids
         self.seed = seed
         self.epoch = 0
 
@@ -167,10 +171,21 @@ class ClipDataset(Dataset):
         if self.gain_db is not None and "audio" in item:  # features are not linear in gain
             rng = np.random.default_rng([self.seed, self.epoch, index, 1])
             item["audio"] = item["audio"] * 10 ** (float(rng.uniform(*self.gain_db)) / 20)
+        if self.lyric_ids:
+            item["lyrics"] = self._lyrics(clip, start)
         for name, cache in self.extras.items():
             item[name] = (cache.get(clip, self.root) if cache.per_clip
                           else self._crop(cache, clip, start)[0])
         return item
+
+    def _lyrics(self, clip: Clip, start: float) -> torch.Tensor:
+        from latentaudio.data.songs import words_between
+        from latentaudio.tokens.lyrics import encode_lyrics, fixed_length
+
+        words = clip.extra.get("words") if clip.extra else None
+        text = words_between(words, start, start + self.seconds) if words else ""
+        ids = encode_lyrics(text) if text else torch.zeros(0, dtype=torch.long)
+        return fixed_length(ids, self.lyric_ids)
 
     def _crop(self, cache: FeatureCache, clip: Clip,
               start: float) -> tuple[torch.Tensor, torch.Tensor]:

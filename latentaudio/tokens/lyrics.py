@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -58,6 +59,12 @@ def phonemize_lines(lines: list[str], language: str = "en-us") -> list[str]:
     """IPA per line (words separated by spaces), via phonemizer's espeak backend."""
     if not lines:
         return []
+    return [line.strip() for line in _backend(language).phonemize(lines, strip=True)]
+
+
+@lru_cache(maxsize=8)
+def _backend(language: str):
+    """One espeak-ng backend per language (starting one takes tens of milliseconds)."""
     try:
         from phonemizer.backend import EspeakBackend
     except ImportError as error:
@@ -67,11 +74,10 @@ def phonemize_lines(lines: list[str], language: str = "en-us") -> list[str]:
         raise MissingDependencyError("espeak-ng is missing: apt-get install espeak-ng "
                                      "(./setup.sh does)")
     try:
-        backend = EspeakBackend(language, preserve_punctuation=False, with_stress=False)
+        return EspeakBackend(language, preserve_punctuation=False, with_stress=False)
     except RuntimeError as error:
         raise LatentAudioError(f"espeak-ng cannot phonemise language {language!r}: use one of "
                                "'espeak-ng --voices' (en-us, es, fr-fr, de, ...)") from error
-    return [line.strip() for line in backend.phonemize(lines, strip=True)]
 
 
 def encode_lyrics(lyrics: str, language: str = "en-us") -> torch.Tensor:
@@ -85,6 +91,11 @@ def encode_lyrics(lyrics: str, language: str = "en-us") -> torch.Tensor:
                 ids.append(WORD)
             ids.append(LINE)
     return torch.tensor(ids, dtype=torch.long)
+
+
+def fixed_length(ids: torch.Tensor, length: int) -> torch.Tensor:
+    """Cut or zero-pad (``<pad>``) an id track to ``length``."""
+    return torch.nn.functional.pad(ids[:length], (0, max(0, length - len(ids))), value=PAD)
 
 
 def decode_ids(ids: torch.Tensor) -> str:
