@@ -10,7 +10,7 @@ imperceptibility and speed.
   split has none longer), marked with :func:`embed`.
 - **Detection rate** after: nothing; MP3 at 128 kbps and Ogg Vorbis (pedalboard's encoders);
   resampling to 22.05 kHz and back (soxr); +6 dB (clipped to full scale) and -6 dB gain; a random
-  5 s crop (sound effects under 5.5 s: a random half second cut off); white noise at 20 dB
+  5 s crop (sound effects under 5.5 s: up to half a second cut off, 3 s kept); white noise at 20 dB
   SNR. Payload accuracy (8 bits) is reported beside it.
 - **False positives**: ``--null-windows`` unmarked windows (5 or 10 s, random starts) of corpus
   clips of every split, and of the real clips above before marking.
@@ -54,8 +54,9 @@ def transformations(rng: np.random.Generator) -> dict:
         return audio + rng.standard_normal(audio.shape).astype(np.float32) * np.sqrt(power / 100)
 
     def crop(audio):
-        """A random 5 s excerpt; clips under 5.5 s lose a random half second instead."""
-        length = 5 * RATE if audio.shape[-1] >= 5.5 * RATE else audio.shape[-1] - RATE // 2
+        """A random 5 s excerpt; shorter clips lose up to half a second, keeping 3 s (the
+        detector's minimum)."""
+        length = min(5 * RATE, max(3 * RATE, audio.shape[-1] - RATE // 2))
         start = int(rng.integers(0, audio.shape[-1] - length + 1))
         return audio[:, start: start + length]
 
