@@ -128,6 +128,8 @@ def main() -> None:
                          "real music": len(music[: args.real // 2])},
                "detection": {}, "payload_accuracy": {}}
     detect_times = []
+    results["detection_by_source"] = {}
+    sources = sorted({source for source, _, _ in items})
     for name, transform in transformations(rng).items():
         found, payload_ok = [], []
         for _, _, marked in tqdm(items, desc=name, leave=False):
@@ -139,8 +141,12 @@ def main() -> None:
             payload_ok.append(result.payload == config.payload)
         results["detection"][name] = float(np.mean(found))
         results["payload_accuracy"][name] = float(np.mean(payload_ok))
+        by_source = {source: float(np.mean([f for f, (s, _, _) in zip(found, items, strict=True)
+                                            if s == source])) for source in sources}
+        results["detection_by_source"][name] = by_source
         print(f"{name:>20}: detected {np.mean(found):7.2%}, payload right "
-              f"{np.mean(payload_ok):7.2%} ({len(found)} clips)")
+              f"{np.mean(payload_ok):7.2%} ({len(found)} clips; "
+              + ", ".join(f"{s} {v:.0%}" for s, v in by_source.items()) + ")")
 
     null_scores = []
     pool = [c for c in clips if c.seconds >= 5.0]
