@@ -166,6 +166,19 @@ def test_corpus_build_and_summary(capsys, tmp_path):
     assert code == 0 and "music-beds" in again
 
 
+def test_corpus_build_of_chosen_sources(capsys, tmp_path):
+    out = tmp_path / "songs"
+    code, _, err = run(capsys, "corpus", "build", "--out", str(out), "--size", "tiny",
+                       "--sources", "songs", "-q")
+    assert code == 0, err
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert rows and {row["source"] for row in rows} == {"songs"}
+    assert rows[0]["extra"]["lyrics"].startswith("[") and rows[0]["extra"]["words"]
+    code, _, err = run(capsys, "corpus", "build", "--out", str(tmp_path / "x"), "--size",
+                       "tiny", "--sources", "nonsense")
+    _assert_one_line_error(code, err, "unknown sources")
+
+
 def test_corpus_summary_of_a_non_corpus_folder(capsys, tmp_path):
     code, _, err = run(capsys, "corpus", "summary", str(tmp_path))
     _assert_one_line_error(code, err, "no summary.json")

@@ -24,6 +24,8 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes (default: all cores)")
     parser.add_argument("--allow-missing", action="store_true",
                         help="build without recorded sources whose packages are not installed")
+    parser.add_argument("--sources", nargs="+", default=None, metavar="SOURCE",
+                        help="build only these sources (e.g. songs, music-beds, procedural)")
 
 
 def _build(args: argparse.Namespace) -> None:
@@ -32,8 +34,12 @@ def _build(args: argparse.Namespace) -> None:
     from latentaudio.data.corpus import build_corpus, format_summary
 
     started = time.perf_counter()
-    summary = build_corpus(args.out, args.size, seed=args.seed, workers=args.workers,
-                           allow_missing=args.allow_missing, progress=not args.quiet)
+    try:
+        summary = build_corpus(args.out, args.size, seed=args.seed, workers=args.workers,
+                               allow_missing=args.allow_missing, sources=args.sources,
+                               progress=not args.quiet)
+    except ValueError as error:
+        raise LatentAudioError(str(error)) from None
     print(format_summary(summary))
     print(f"\nwrote {args.out / 'manifest.jsonl'} in {time.perf_counter() - started:.0f} s")
 

@@ -262,14 +262,21 @@ def assign_splits(clips: list[Clip], seed: int) -> None:
 # -------------------------------------------------------------------------------- building
 def build_corpus(out: str | os.PathLike, size: str = "tiny", *, seed: int = 0,
                  workers: int | None = None, allow_missing: bool = False,
-                 progress: bool = True) -> dict:
-    """Build a corpus into ``out``; returns the summary (also written as ``summary.json``)."""
+                 sources: list[str] | None = None, progress: bool = True) -> dict:
+    """Build a corpus into ``out`` (only ``sources``, when given: e.g. ``["songs"]``); returns
+    the summary (also written as ``summary.json``)."""
     if size not in SIZES:
         raise ValueError(f"unknown corpus size {size!r}; use one of {', '.join(SIZES)}")
     preset = SIZES[size]
     out = Path(out)
     find_soundfont()  # fail early, with the install command, when no SoundFont is installed
     jobs = plan(preset, seed, allow_missing)
+    if sources:
+        known = sorted({job.source for job in jobs})
+        unknown = sorted(set(sources) - set(known))
+        if unknown:
+            raise ValueError(f"unknown sources {unknown}: this size has {', '.join(known)}")
+        jobs = [job for job in jobs if job.source in sources]
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     clips, skipped = [], []
