@@ -2,6 +2,7 @@
 skipped."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,17 @@ def test_nothing_readable_is_a_clear_error(tmp_path):
         load_clips(tmp_path / "absent")
     with pytest.raises(LatentAudioError, match="expected a folder"):
         load_clips(tmp_path / "x.wav")
+
+
+def test_several_sources_load_together_with_absolute_paths(tmp_path):
+    from latentaudio.audio import save_audio
+    from latentaudio.data.sources import load_clip_sets
+    from tests.signals import sine
+
+    for name in ("a", "b"):
+        save_audio(tmp_path / name / "tone.wav", sine(440, seconds=0.5))
+        (tmp_path / name / "tone.txt").write_text(f"a tone from {name}")
+    clips, root, report = load_clip_sets([tmp_path / "a", tmp_path / "b"])
+    assert report.kept == 2 and sorted(c.caption for c in clips) == ["a tone from a",
+                                                                      "a tone from b"]
+    assert all(c.resolve(root).is_file() and Path(c.path).is_absolute() for c in clips)

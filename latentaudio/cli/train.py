@@ -15,9 +15,10 @@ LYRIC_IDS = 192  # the lyric track of a 10 s crop: about 40 words of 4 phonemes,
 
 def _common_arguments(parser: argparse.ArgumentParser, kind: str, seconds: float,
                       batch_size: int) -> None:
-    parser.add_argument("--data", type=Path, required=True,
+    parser.add_argument("--data", type=Path, required=True, nargs="+",
                         help="a corpus folder or manifest.jsonl, a folder of audio with .txt "
-                        "captions, or a CSV/JSONL with path,caption columns")
+                        "captions, or a CSV/JSONL with path,caption columns; several train "
+                        "on them all")
     parser.add_argument("--out", type=Path, required=True,
                         help="run folder: checkpoints, log.jsonl, final/ (rerun to resume)")
     parser.add_argument("--config", default="small",
@@ -84,14 +85,14 @@ def _load_init(model, folder: Path) -> None:
 
 def _run(args: argparse.Namespace, kind: str) -> None:
     from latentaudio.data.dataset import ClipDataset
-    from latentaudio.data.sources import load_clips
+    from latentaudio.data.sources import load_clip_sets
     from latentaudio.mel import MelSpectrogram
     from latentaudio.train.loop import TrainConfig, train
     from latentaudio.train.tasks import DiffusionTask, VAETask, VocoderTask
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    clips, root, report = load_clips(args.data)
+    clips, root, report = load_clip_sets(args.data)
     train_clips = [clip for clip in clips if clip.split == "train"]
     print(f"data: {report}; training on {len(train_clips)} train-split clips")
     config = _model_config(kind, args.config)
@@ -273,9 +274,9 @@ def _assemble(args: argparse.Namespace) -> None:
 
 
 def _tokens_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, required=True,
-                        help="a corpus folder or manifest.jsonl (train split learns, the rest "
-                        "measures)")
+    parser.add_argument("--data", type=Path, required=True, nargs="+",
+                        help="corpus folders or manifest.jsonl files (train split learns, the "
+                        "rest measures)")
     parser.add_argument("--codec", type=Path, required=True,
                         help="model folder whose vae/ makes the latents")
     parser.add_argument("--out", type=Path, required=True, help="run folder (final/ is the model)")
@@ -291,17 +292,18 @@ def _tokens_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _tokens(args: argparse.Namespace) -> None:
-    from latentaudio.data.sources import load_clips
+    from latentaudio.data.sources import load_clip_sets
     from latentaudio.train.tokens import train_tokens
 
-    clips, root, report = load_clips(args.data)
+    clips, root, report = load_clip_sets(args.data)
     print(f"data: {report}")
     try:
         metrics = train_tokens(clips, root, args.codec, args.out, cache_dir=args.cache,
                                levels=args.levels, codebook_size=args.codebook_size,
                                steps=args.steps, seed=args.seed, progress=not args.quiet)
     except ValueError as error:
-        raise LatentAudioError(f"{args.data}: {error}") from None
+        sources = ", ".join(map(str, args.data))
+        raise LatentAudioError(f"{sources}: {error}") from None
     errors = metrics.get("held_out_relative_mse", {})
     if errors:
         print("held-out error / latent variance by levels: " + ", ".join(

@@ -170,3 +170,20 @@ def load_clips(path: str | os.PathLike, *, check_files: bool = True
     if not clips:
         raise LatentAudioError(f"{path}: no readable clips ({report})")
     return clips, root, report
+
+
+def load_clip_sets(paths: list[str | os.PathLike]) -> tuple[list[Clip], Path, LoadReport]:
+    """Clips of several sources at once (e.g. a corpus and a songs corpus): each clip's path
+    made absolute, so the root returned serves them all."""
+    if len(paths) == 1:
+        return load_clips(paths[0])
+    clips, combined = [], LoadReport()
+    for path in paths:
+        found, root, report = load_clips(path)
+        for clip in found:
+            clip.path = str(clip.resolve(root).resolve())
+        clips += found
+        combined.kept += report.kept
+        combined.skipped += report.skipped
+        combined.reasons += report.reasons[: 10 - len(combined.reasons)]
+    return clips, Path("/"), combined
