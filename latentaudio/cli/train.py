@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from latentaudio.cli import train_tokens
 from latentaudio.cli.common import Command, add_actions, positive_float, positive_int
 from latentaudio.errors import LatentAudioError
 
@@ -273,84 +274,6 @@ def _assemble(args: argparse.Namespace) -> None:
     print(f"wrote the generator to {args.to}: {size:.1f} MB")
 
 
-def _tokens_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, required=True, nargs="+",
-                        help="corpus folders or manifest.jsonl files (train split learns, the "
-                        "rest measures)")
-    parser.add_argument("--codec", type=Path, required=True,
-                        help="model folder whose vae/ makes the latents")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (final/ is the model)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="latent cache to reuse (e.g. a diffusion run's latents-cache)")
-    parser.add_argument("--levels", type=positive_int, default=8,
-                        help="residual quantisers (default: %(default)s)")
-    parser.add_argument("--codebook-size", type=positive_int, default=1024,
-                        help="codewords per level (default: %(default)s)")
-    parser.add_argument("--steps", type=positive_int, default=300,
-                        help="EMA k-means steps (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
-
-
-def _tokens(args: argparse.Namespace) -> None:
-    from latentaudio.data.sources import load_clip_sets
-    from latentaudio.train.tokens import train_tokens
-
-    clips, root, report = load_clip_sets(args.data)
-    print(f"data: {report}")
-    try:
-        metrics = train_tokens(clips, root, args.codec, args.out, cache_dir=args.cache,
-                               levels=args.levels, codebook_size=args.codebook_size,
-                               steps=args.steps, seed=args.seed, progress=not args.quiet)
-    except ValueError as error:
-        sources = ", ".join(map(str, args.data))
-        raise LatentAudioError(f"{sources}: {error}") from None
-    errors = metrics.get("held_out_relative_mse", {})
-    if errors:
-        print("held-out error / latent variance by levels: " + ", ".join(
-            f"{level}: {value:.3f}" for level, value in errors.items()))
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    print(f"codebooks in {args.out / 'final'}; export with 'latentaudio train export "
-          f"{args.out} --fp32 --to DIR'")
-
-
-def _assemble_ar_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--codec", type=Path, required=True,
-                        help="folder with the exported vae/ and vocoder/")
-    for name in ("tokens", "coarse", "fine"):
-        parser.add_argument(f"--{name}", type=Path, required=True,
-                            help=f"the '{name}' run folder (its final/) or exported folder")
-    parser.add_argument("--to", type=Path, required=True,
-                        help="the generator folder to write (e.g. checkpoints/latentaudio-ar)")
-
-
-def _assemble_ar(args: argparse.Namespace) -> None:
-    from transformers import AutoModel, AutoTokenizer
-
-    from latentaudio.codec import component_folder, load_component
-    from latentaudio.conditioning.text import minilm_path
-    from latentaudio.tokens import ResidualVQ
-    from latentaudio.tokens.fine import FineModel
-    from latentaudio.tokens.lm import CoarseLM
-    from latentaudio.tokens.pipeline import TokenPipeline
-    from latentaudio.vae import MelVAE
-    from latentaudio.vocoder import Vocoder
-
-    text_path = minilm_path()
-    pipe = TokenPipeline(
-        vae=load_component(MelVAE, args.codec / "vae"),
-        vocoder=load_component(Vocoder, args.codec / "vocoder"),
-        tokens=load_component(ResidualVQ, component_folder(args.tokens)),
-        coarse=load_component(CoarseLM, component_folder(args.coarse)),
-        fine=load_component(FineModel, component_folder(args.fine)),
-        text_encoder=AutoModel.from_pretrained(text_path, local_files_only=True),
-        tokenizer=AutoTokenizer.from_pretrained(text_path, local_files_only=True))
-    for component in (pipe.vae, pipe.vocoder, pipe.coarse, pipe.fine, pipe.text_encoder):
-        component.half()  # fp16 on disk; the codebooks stay fp32 (1 MB)
-    pipe.save_pretrained(args.to, safe_serialization=True)
-    size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
-    print(f"wrote the token generator to {args.to}: {size:.1f} MB")
-
-
 def _clap_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True,
                         help="a corpus folder or manifest.jsonl (train and test splits)")
@@ -390,7 +313,7 @@ ACTIONS = [
     Command("vocoder", "train the mel-to-waveform vocoder",
             lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
     Command("tokens", "learn the codec tokens' codebooks (residual VQ of the VAE latents)",
-            _tokens_arguments, _tokens),
+            train_tokens.tokens_arguments, train_tokens.tokens),
     Command("coarse", "train the token backend's autoregressive coarse model",
             lambda p: _token_model_arguments(p, "coarse"), lambda a: _run(a, "coarse")),
     Command("fine", "train the token backend's fine-level model",
@@ -402,7 +325,7 @@ ACTIONS = [
     Command("assemble", "put codec, denoiser and text encoder together as one generator folder",
             _assemble_arguments, _assemble),
     Command("assemble-ar", "put codec, codebooks, coarse and fine models together as the "
-            "token generator", _assemble_ar_arguments, _assemble_ar),
+            "token generator", train_tokens.assemble_ar_arguments, train_tokens.assemble_ar),
     Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
             _export_arguments, _export),
 ]
