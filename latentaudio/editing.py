@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
+from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
 from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.diffusion.flow import initial_noise, sample
 from latentaudio.errors import LatentAudioError
@@ -113,11 +113,7 @@ class Editor:
             raise LatentAudioError("the prompt is empty: describe the sound you want")
         if self.safety_check:
             SafetyFilter.default().check(prompt)
-        spec = parse_prompt(prompt)
-        spec.seconds = seconds
-        spec.bpm = bpm if bpm is not None else spec.bpm
-        spec.key = key if key is not None else spec.key
-        return spec
+        return resolve_prompt(prompt, seconds=seconds, default_seconds=None, bpm=bpm, key=key)
 
     def _conditions(self, spec: PromptSpec, negative: str | None, seconds_start: float = 0.0,
                     seconds_total: float | None = None):

@@ -22,7 +22,7 @@ from diffusers import DiffusionPipeline
 
 from latentaudio.codec import LatentCodec
 from latentaudio.conditioning.condition import Conditioning, encode_specs
-from latentaudio.conditioning.prompt import PromptSpec, parse_prompt
+from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
 from latentaudio.conditioning.reference import StyleEmbedder, fit_frames, melody_chroma
 from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
@@ -137,19 +137,11 @@ class LatentAudioPipeline(DiffusionPipeline):
                                    f"{', '.join(SCHEDULERS)}")
 
         # 2. Parse prompts; explicit arguments override what the text says.
-        specs = []
-        for text in prompts:
-            spec = parse_prompt(text)
-            # Without a duration, a melody reference sets it (its tune, start to end).
-            natural = (min(melody[0].shape[-1] / self.sample_rate, MAX_SECONDS)
-                       if melody is not None else DEFAULT_SECONDS)
-            spec.seconds = seconds if seconds is not None else (spec.seconds or natural)
-            spec.bpm = bpm if bpm is not None else spec.bpm
-            spec.key = key if key is not None else spec.key
-            if not MIN_SECONDS <= spec.seconds <= MAX_SECONDS:
-                raise LatentAudioError(f"duration {spec.seconds:g} s is out of range: use "
-                                       f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
-            specs.append(spec)
+        # Without a duration, a melody reference sets it (its tune, start to end).
+        natural = (min(melody[0].shape[-1] / self.sample_rate, MAX_SECONDS)
+                   if melody is not None else DEFAULT_SECONDS)
+        specs = [resolve_prompt(text, seconds=seconds, default_seconds=natural, bpm=bpm, key=key,
+                                limits=(MIN_SECONDS, MAX_SECONDS)) for text in prompts]
         if len({s.seconds for s in specs}) > 1:
             raise LatentAudioError("prompts in one batch must ask for the same duration")
 

@@ -69,6 +69,16 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--negative", default=None, help="what the audio should not be like")
 
 
+def add_token_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """--temperature, --top-k and --top-p of the token-AR backend (song, generate --backend ar)."""
+    parser.add_argument("--temperature", type=positive_float, default=1.0,
+                        help="token sampling temperature (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=250,
+                        help="sample among the k likeliest tokens (default: %(default)s)")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="nucleus sampling: the smallest set with this probability")
+
+
 def add_responsibility_options(parser: argparse.ArgumentParser) -> None:
     """--no-watermark and --no-safety-filter, shared by generate and the editing commands."""
     parser.add_argument("--no-watermark", action="store_true",

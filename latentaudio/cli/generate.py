@@ -11,6 +11,7 @@ from latentaudio.cli.common import (
     Command,
     add_responsibility_options,
     add_sampling_options,
+    add_token_sampling_options,
     canonical_key,
     positive_float,
     positive_int,
@@ -61,12 +62,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["diffusion", "ar"], default="diffusion",
                         help="generator: latent diffusion (default) or the token-AR backend "
                         "(--checkpoint DIR; sampling options as in 'latentaudio song')")
-    parser.add_argument("--temperature", type=positive_float, default=1.0,
-                        help="AR backend: sampling temperature (default: %(default)s)")
-    parser.add_argument("--top-k", type=int, default=250,
-                        help="AR backend: sample among the k likeliest tokens")
-    parser.add_argument("--top-p", type=float, default=None,
-                        help="AR backend: nucleus sampling probability")
+    add_token_sampling_options(parser)
     parser.add_argument("--candidates", type=positive_int, default=1,
                         help="generate this many per output and keep the one whose CLAP score "
                         "(prompt-audio similarity) is best; the sidecar records the kept seed "

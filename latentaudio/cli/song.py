@@ -10,6 +10,7 @@ from pathlib import Path
 from latentaudio.cli.common import (
     Command,
     add_responsibility_options,
+    add_token_sampling_options,
     canonical_key,
     positive_float,
     save_output,
@@ -37,23 +38,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", default="en-us", help="lyrics language (espeak-ng voice)")
     parser.add_argument("--seconds", type=positive_float, default=120.0,
                         help="duration, 1 to 300 (default: %(default)s)")
-    _shared(parser)
-
-
-def _shared(parser: argparse.ArgumentParser) -> None:
-    """Options ``song`` and ``generate --backend ar`` share."""
     parser.add_argument("--bpm", type=positive_float, default=None, help="tempo")
     parser.add_argument("--key", default=None, help='key, e.g. "A minor"')
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default: a fresh one, written to the sidecar)")
     parser.add_argument("--cfg", type=float, default=3.0,
                         help="guidance on the token logits; 1 = none (default: %(default)s)")
-    parser.add_argument("--temperature", type=positive_float, default=1.0,
-                        help="sampling temperature (default: %(default)s)")
-    parser.add_argument("--top-k", type=int, default=250,
-                        help="sample among the k likeliest tokens (default: %(default)s)")
-    parser.add_argument("--top-p", type=float, default=None,
-                        help="nucleus sampling: the smallest set with this probability")
+    add_token_sampling_options(parser)
     parser.add_argument("--lufs", type=float, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")
     add_responsibility_options(parser)

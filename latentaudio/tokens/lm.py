@@ -13,7 +13,7 @@ Shapes: codes ``(B, T)`` int64 in ``[0, codebook_size)``; logits ``(B, T, codebo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -83,7 +83,7 @@ class LMInputs:
     """What the coarse model is conditioned on, batched."""
 
     condition: Conditioning  # caption states, pooled caption, timing, bpm, key
-    lyrics: torch.Tensor = field(default=None)  # (B, L) int64 ids, 0 = padding; may be (B, 0)
+    lyrics: torch.Tensor  # (B, L) int64 ids, 0 = padding; may be (B, 0)
 
     def null_like(self) -> LMInputs:
         """The unconditional branch of guidance: no caption, tags or lyrics."""

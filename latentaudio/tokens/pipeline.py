@@ -13,13 +13,14 @@ the section of the song it falls in (``plan_sections``).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 from diffusers import DiffusionPipeline
 
 from latentaudio.codec import LatentCodec
 from latentaudio.conditioning.condition import encode_specs
-from latentaudio.conditioning.prompt import parse_prompt
+from latentaudio.conditioning.prompt import resolve_prompt
 from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.conditioning.text import check_tokenizer
 from latentaudio.errors import LatentAudioError
@@ -93,13 +94,8 @@ class TokenPipeline(DiffusionPipeline):
             SafetyFilter.default().check(prompt)
             if lyrics:
                 SafetyFilter.default().check(lyrics)
-        spec = parse_prompt(prompt)
-        spec.seconds = seconds if seconds is not None else (spec.seconds or WINDOW_SECONDS)
-        spec.bpm = bpm if bpm is not None else spec.bpm
-        spec.key = key if key is not None else spec.key
-        if not MIN_SECONDS <= spec.seconds <= MAX_SECONDS:
-            raise LatentAudioError(f"duration {spec.seconds:g} s is out of range: use "
-                                   f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
+        spec = resolve_prompt(prompt, seconds=seconds, default_seconds=WINDOW_SECONDS, bpm=bpm,
+                              key=key, limits=(MIN_SECONDS, MAX_SECONDS))
 
         # 2. Plan the windows: frames per window, new frames per window after the first.
         rate = self.tokens.config.frame_rate
@@ -112,13 +108,14 @@ class TokenPipeline(DiffusionPipeline):
 
         # 3. Coarse tokens, window by window, each continuing from the last one's tail.
         coarse = torch.zeros(1, 0, dtype=torch.long)
+        caption = encode_specs(self.tokenizer, self.text_encoder, [spec])
         from tqdm import tqdm
 
         for index in tqdm(range(windows), desc="windows", disable=not progress):
             have = coarse.shape[1]
             keep = min(context, have)
-            condition = encode_specs(self.tokenizer, self.text_encoder, [spec],
-                                     seconds_start=(have - keep) / rate)
+            start = torch.full((1,), (have - keep) / rate)  # where this window starts
+            condition = replace(caption, globals=replace(caption.globals, seconds_start=start))
             track = (encode_lyrics(texts[index], language) if texts[index]
                      else torch.zeros(0, dtype=torch.long))[None]
             inputs = LMInputs(condition, track)
