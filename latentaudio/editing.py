@@ -23,6 +23,7 @@ vary matches the input's integrated loudness; loop is mastered like ``generate``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,10 +66,10 @@ def check_region(start: float, end: float, length: float) -> None:
 
 def check_extension(seconds: float, have: float) -> None:
     if seconds <= have:
-        raise LatentAudioError(f"--seconds {seconds:g} is not longer than the input "
-                               f"({have:.2f} s): ask for the total length")
+        raise LatentAudioError(f"the total length {seconds:g} s is not longer than the input "
+                               f"({have:.2f} s): ask for the input's length plus the new part")
     if seconds > MAX_EXTEND_SECONDS:
-        raise LatentAudioError(f"--seconds {seconds:g} is too long: at most "
+        raise LatentAudioError(f"the total length {seconds:g} s is too long: at most "
                                f"{MAX_EXTEND_SECONDS:g} s")
 
 
@@ -91,8 +92,10 @@ class Editor:
     """Editing operations on top of a :class:`~latentaudio.pipeline.LatentAudioPipeline`."""
 
     def __init__(self, pipe, watermark: WatermarkConfig | None = DEFAULT_WATERMARK,
-                 safety_check: bool = True) -> None:
+                 safety_check: bool = True,
+                 callback: Callable[[int, int], None] | None = None) -> None:
         self.pipe = pipe
+        self.callback = callback  # (done, total) after each denoising step of an operation
         self.safety_check = safety_check  # refuse prompts naming living artists
         self.codec = pipe.codec
         self.rate = pipe.sample_rate
@@ -132,7 +135,7 @@ class Editor:
         dtype = self.pipe.denoiser.dtype
         return sample(self.pipe.denoiser, noise.to(dtype), condition, negative, steps=steps,
                       guidance=guidance, scheduler=self.pipe.scheduler, progress=progress,
-                      **hooks).float()
+                      callback=hooks.pop("callback", self.callback), **hooks).float()
 
     def _encode(self, audio: np.ndarray) -> torch.Tensor:
         audio = self._check_audio(audio)
@@ -146,6 +149,12 @@ class Editor:
         if audio.shape[-1] < round(0.5 * self.rate):
             raise LatentAudioError("the input is shorter than 0.5 s: nothing to edit")
         return audio
+
+    def _window_callback(self, index: int, windows: int):
+        """The callback of window ``index`` of ``windows``, counting steps over all of them."""
+        if self.callback is None:
+            return None
+        return lambda done, total: self.callback(index * total + done, windows * total)
 
     # -------------------------------------------------------------------------- operations
     def vary(self, audio: np.ndarray, prompt: str, strength: float, *, seed: int = 0,
@@ -246,7 +255,7 @@ class Editor:
             mask[..., :known_frames] = True
             new = self._denoise(self._noise(window, seed + 7919 * index), condition,
                                 negative_condition, steps, guidance, False, known=known,
-                                known_mask=mask)
+                                known_mask=mask, callback=self._window_callback(index, windows))
             latents = torch.cat([latents, new[..., known_frames:]], dim=-1)
         with torch.no_grad():
             generated = self.codec.decode(latents[..., :needed], samples)[0].numpy()
@@ -291,7 +300,7 @@ class Editor:
                            mastering=MasteringConfig(target_lufs=lufs, fade_in_seconds=0.0,
                                                      fade_out_seconds=0.0,
                                                      watermark=self.watermark),
-                           progress=progress)
+                           progress=progress, callback=self.callback)
         audio = result.audios[0]
         out = audio[:, :samples].copy()
         x = np.linspace(0.0, 1.0, tail, endpoint=False, dtype=np.float64)

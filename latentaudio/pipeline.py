@@ -14,6 +14,7 @@ sample *i* is the same whatever the batch size; nothing global is changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,11 +116,12 @@ class LatentAudioPipeline(DiffusionPipeline):
         style: np.ndarray | list[np.ndarray] | None = None,
         safety_check: bool = True,
         progress: bool = True,
+        callback: Callable[[int, int], None] | None = None,
     ) -> GenerationOutput:
         """``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``,
         for every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that
         name living artists (:mod:`latentaudio.conditioning.safety`); turn it off for research
-        only."""
+        only. ``callback(done, total)`` runs after each denoising step."""
         # 1. Check inputs.
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         melody = _references(melody, len(prompts), "melody")
@@ -174,7 +176,8 @@ class LatentAudioPipeline(DiffusionPipeline):
         #    this call only).
         latents = sample(self.denoiser, latents, condition, negative,
                          steps=num_inference_steps, guidance=guidance_scale,
-                         scheduler=scheduler or self.scheduler, progress=progress)
+                         scheduler=scheduler or self.scheduler, progress=progress,
+                         callback=callback)
 
         # 7. Decode: latents -> log-mel -> waveform.
         audio = self.codec.decode(latents.float(), samples).numpy()

@@ -12,18 +12,31 @@ import sys
 from collections.abc import Sequence
 
 from latentaudio import __version__
-from latentaudio.cli import audio, corpus, detect, edit, evaluate, generate, song, train
+from latentaudio.cli import (
+    audio,
+    batch,
+    corpus,
+    detect,
+    edit,
+    evaluate,
+    generate,
+    serve,
+    song,
+    train,
+)
 from latentaudio.cli.common import Parser, add_common_options
 from latentaudio.errors import LatentAudioError
 
-COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *song.COMMANDS, *detect.COMMANDS,
-            *audio.COMMANDS,
+COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *song.COMMANDS, *batch.COMMANDS,
+            *serve.COMMANDS, *detect.COMMANDS, *audio.COMMANDS,
             *evaluate.COMMANDS,
             *corpus.COMMANDS, *train.COMMANDS]
 
 EPILOG = """\
 examples:
   latentaudio generate "heavy rain on a tin roof" --seconds 8
+  latentaudio batch prompts.jsonl --out clips/   many clips, one per JSONL line
+  latentaudio serve                           HTTP API + web UI on http://127.0.0.1:8000
   latentaudio detect rain.wav                 is it watermarked? (every output is)
   latentaudio demo                            render a phrase, rebuild it from its mel
   latentaudio reconstruct in.mp3 -o out.wav   audio -> latents -> audio

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import secrets
 from pathlib import Path
 
 from latentaudio.cli.common import (
     Command,
     add_responsibility_options,
     add_sampling_options,
-    canonical_key,
     positive_float,
     positive_int,
-    save_output,
-    watermark_config,
 )
 
 
@@ -76,48 +72,25 @@ def _loop_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, operation: str) -> None:
-    from latentaudio import __version__
     from latentaudio.audio import SAMPLE_RATE, load_audio
-    from latentaudio.editing import Editor, check_extension, check_region, check_strength
     from latentaudio.generation import load_pipeline, model_identity
-    from latentaudio.provenance import provenance
+    from latentaudio.render import Request, render
 
-    key = canonical_key(args.key)
     audio = load_audio(args.input) if operation != "loop" else None
+    request = Request(
+        operation=operation, prompt=args.prompt, seconds=getattr(args, "seconds", None),
+        seed=args.seed, steps=args.steps, cfg=args.cfg, negative=args.negative, bpm=args.bpm,
+        key=args.key, lufs=getattr(args, "lufs", -14.0), start=getattr(args, "start", None),
+        end=getattr(args, "end", None), strength=getattr(args, "strength", 0.5),
+        bars=getattr(args, "bars", None), beats_per_bar=getattr(args, "beats_per_bar", 4),
+        watermark=not args.no_watermark, safety_filter=not args.no_safety_filter)
     # Check what can be checked before the model loads.
-    if operation == "inpaint":
-        check_region(args.start, args.end, audio.shape[-1] / SAMPLE_RATE)
-    elif operation == "vary":
-        check_strength(args.strength)
-    elif operation == "extend":
-        check_extension(args.seconds, audio.shape[-1] / SAMPLE_RATE)
+    request = request.check(audio.shape[-1] / SAMPLE_RATE if audio is not None else None)
     pipe, folder = load_pipeline(args.checkpoint)
-    editor = Editor(pipe, watermark=watermark_config(args),
-                    safety_check=not args.no_safety_filter)
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    common = {"seed": seed, "steps": args.steps, "guidance": args.cfg,
-              "negative": args.negative, "key": key, "progress": not args.quiet}
-    if operation == "inpaint":
-        result = editor.inpaint(audio, args.prompt, args.start, args.end, bpm=args.bpm, **common)
-    elif operation == "vary":
-        result = editor.vary(audio, args.prompt, args.strength, bpm=args.bpm, **common)
-    elif operation == "extend":
-        result = editor.extend(audio, args.prompt, args.seconds, bpm=args.bpm, **common)
-    else:
-        result = editor.loop(args.prompt, args.bpm, args.bars, beats_per_bar=args.beats_per_bar,
-                             lufs=args.lufs, **common)
-    identity = model_identity(folder)
-    mark = editor.watermark.id if editor.watermark is not None else None
-    record = provenance(operation=operation, prompt=args.prompt, seed=seed, model=identity,
-                        watermark=mark)
-    written = save_output(args.out, result.audio, args.format, {
-        **result.details, "prompt": args.prompt, "caption": result.spec.caption,
-        "input": str(args.input) if audio is not None else None,
-        "seconds": result.audio.shape[-1] / result.sample_rate, "bpm": result.spec.bpm,
-        "key": result.spec.key, "seed": seed, "steps": args.steps, "cfg": args.cfg,
-        "negative": args.negative, "sample_rate": result.sample_rate,
-        "model": identity, "latentaudio_version": __version__}, record)
-    print(f"wrote {written} ({result.audio.shape[-1] / result.sample_rate:.3f} s, seed {seed})")
+    written, sidecar = render(pipe, request, args.out, model=model_identity(folder), audio=audio,
+                              input_name=str(args.input) if audio is not None else None,
+                              audio_format=args.format, progress=not args.quiet)
+    print(f"wrote {written} ({sidecar['seconds']:.3f} s, seed {request.seed})")
 
 
 COMMANDS = [

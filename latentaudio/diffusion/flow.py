@@ -66,7 +66,8 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
            negative: Conditioning | None = None, *, steps: int = 12, guidance: float = 4.0,
            scheduler: str | object = "dpm++", progress: bool = False, start: float = 1.0,
            start_latents: torch.Tensor | None = None, known: torch.Tensor | None = None,
-           known_mask: torch.Tensor | None = None) -> torch.Tensor:
+           known_mask: torch.Tensor | None = None,
+           callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Integrate from ``noise`` (t = 1) to data (t = 0) in ``steps`` scheduler steps with CFG.
     ``scheduler`` is a name in :data:`SCHEDULERS` or a diffusers scheduler instance.
 
@@ -79,6 +80,9 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
       the known values are reset to ``known`` noised to the current time, so the rest is
       generated to fit them (the replacement method, as in RePaint without resampling, Lugmayr
       et al. 2022): inpainting and continuation without an inpainting-trained model.
+
+    ``callback(done, total)`` runs after each step (a server's progress and cancel point: an
+    exception raised there stops the sampling).
     """
     if isinstance(scheduler, str):
         if scheduler not in SCHEDULERS:
@@ -115,4 +119,6 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
         x = solver.step(velocity, timestep, x).prev_sample
         if known is not None:
             x = torch.where(known_mask, noised(known, times[index + 1]), x)
+        if callback is not None:
+            callback(index + 1 - first, len(times) - 1 - first)
     return x

@@ -1,0 +1,404 @@
+"""The HTTP API and web UI (FastAPI): submit generate / inpaint / vary / extend / loop jobs, poll
+them, fetch their audio, sidecar and spectrogram, cancel them.
+
+- ``POST /v1/generate`` and ``POST /v1/loop`` take JSON; ``POST /v1/inpaint|vary|extend`` take a
+  multipart form with the input as an ``audio`` file, or ``source_job`` naming an earlier job's
+  output. Each answers ``202`` with the job (and a ``Location`` header).
+- ``GET /v1/jobs`` (newest first), ``GET /v1/jobs/{id}``, ``DELETE /v1/jobs/{id}`` (cancel),
+  ``GET /v1/jobs/{id}/audio|sidecar|spectrogram``, ``GET /v1/health``.
+- Errors are ``{"error": "one line"}`` with a 4xx status: 400 unusable values or audio, 401 a
+  missing or wrong API key, 404 no such job, 409 not in a state for that, 413 too large an
+  upload, 422 malformed fields, 429 the queue is full (with ``Retry-After``), 503 no model.
+- ``GET /`` is the web UI (one page of HTML and JavaScript in ``static/``, no build step).
+
+Client-supplied names never become paths: inputs and outputs are stored under the data folder as
+``inputs/<job id>.<ext>`` and ``outputs/<job id>.<format>``.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import shutil
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from latentaudio.app.store import FINISHED, Job, JobStore, new_job_id
+from latentaudio.app.worker import Loader, WorkerPool
+from latentaudio.errors import LatentAudioError
+
+STATIC = Path(__file__).parent / "static"
+JOB_ID = r"^[0-9a-f]{32}$"
+INPUT_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
+
+
+@dataclass
+class Settings:
+    """What the server allows; ``latentaudio serve --help`` sets these."""
+
+    data_dir: Path
+    api_key: str | None = None
+    workers: int = 1  # 0: accept and queue jobs, run none (a front end; tests)
+    max_queue: int = 32  # queued jobs; one more is answered 429
+    max_steps: int = 100
+    max_upload_mb: float = 50.0
+    max_input_seconds: float = 120.0  # inputs of inpaint / vary / extend
+    max_extend_seconds: float = 180.0  # extend's total length
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+# ------------------------------------------------------------------------------- the bodies
+Format = Literal["wav", "flac", "ogg", "mp3"]
+Upload = Annotated[UploadFile | None, File(description="input audio (wav, flac, ogg, mp3)")]
+
+
+class Sampling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=2000, description="what to make, in words")
+    seed: int | None = Field(None, ge=0, lt=2**31, description="default: a fresh one")
+    steps: int = Field(12, ge=1, le=1000, description="denoising steps")
+    cfg: float = Field(4.0, ge=0.0, le=30.0, description="classifier-free guidance scale")
+    negative: str | None = Field(None, max_length=2000, description="what to avoid")
+    bpm: float | None = Field(None, gt=0, le=400, description="tempo for music")
+    key: str | None = Field(None, max_length=32, description='key, e.g. "A minor"')
+    format: Format = Field("wav", description="audio format of the output")
+
+
+class GenerateBody(Sampling):
+    seconds: float | None = Field(None, ge=0.5, le=47.0,
+                                  description="duration (default: from the prompt, else 10)")
+    lufs: float = Field(-14.0, ge=-40.0, le=-6.0, description="loudness target")
+
+
+class LoopBody(Sampling):
+    bpm: float = Field(gt=0, le=400, description="tempo")
+    bars: int = Field(ge=1, le=64, description="loop length in bars")
+    beats_per_bar: int = Field(4, ge=1, le=16)
+    lufs: float = Field(-14.0, ge=-40.0, le=-6.0)
+
+
+class EditForm(Sampling):
+    # Form fields arrive with the file among them: unknown names are checked by hand.
+    model_config = ConfigDict(extra="ignore")
+
+    source_job: str | None = Field(None, pattern=JOB_ID,
+                                   description="edit this earlier job's output instead of an "
+                                   "uploaded file")
+
+
+class InpaintForm(EditForm):
+    start: float = Field(ge=0.0, description="region start, seconds")
+    end: float = Field(gt=0.0, description="region end, seconds")
+
+
+class VaryForm(EditForm):
+    strength: float = Field(0.5, ge=0.0, le=1.0, description="0 keeps the input, 1 ignores it")
+
+
+class ExtendForm(EditForm):
+    seconds: float = Field(gt=0.0, description="total length of the output, seconds")
+
+
+class JobView(BaseModel):
+    id: str
+    operation: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: float = Field(description="0 to 1")
+    queue_position: int | None = Field(description="queued jobs ahead of this one")
+    created: float
+    started: float | None
+    finished: float | None
+    error: str | None
+    request: dict[str, Any]
+    seconds: float | None = Field(description="length of the output")
+    links: dict[str, str]
+
+
+class ErrorView(BaseModel):
+    error: str
+
+
+ERRORS = {status: {"model": ErrorView} for status in (400, 401, 404, 409, 413, 422, 429, 503)}
+
+
+# ---------------------------------------------------------------------------------- the app
+def create_app(settings: Settings, load: Loader) -> FastAPI:
+    """The app; ``load`` returns ``(pipeline, model identity)`` and runs once per worker."""
+    data = Path(settings.data_dir)
+    store = JobStore(data / "jobs.sqlite")
+    pool = WorkerPool(store, data / "outputs", load, settings.workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        (data / "inputs").mkdir(parents=True, exist_ok=True)
+        store.requeue_interrupted()
+        pool.start()
+        yield
+        pool.stop()
+
+    app = FastAPI(title="latentaudio", lifespan=lifespan, responses=ERRORS,
+                  description="Generate and edit stereo 44.1 kHz audio with latent diffusion. "
+                  "Submit a job, poll it until it has succeeded, then fetch its audio.")
+    app.state.store, app.state.pool, app.state.settings = store, pool, settings
+
+    # -- errors: always {"error": "..."} ------------------------------------------------------
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError):
+        return JSONResponse({"error": error.message}, error.status, headers=error.headers)
+
+    @app.exception_handler(LatentAudioError)
+    async def _user_error(request: Request, error: LatentAudioError):
+        return JSONResponse({"error": str(error)}, 400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError):
+        problems = []
+        for item in error.errors():
+            where = ".".join(str(part) for part in item["loc"] if part not in ("body", "query",
+                                                                                "path"))
+            problems.append(f"{where}: {item['msg']}" if where else item["msg"])
+        return JSONResponse({"error": "; ".join(problems)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException):
+        return JSONResponse({"error": str(error.detail)}, error.status_code,
+                            headers=getattr(error, "headers", None))
+
+    # -- the API key ----------------------------------------------------------------------------
+    def authorised(request: Request) -> None:
+        if settings.api_key is None:
+            return
+        given = request.headers.get("x-api-key")
+        bearer = request.headers.get("authorization", "")
+        if given is None and bearer.lower().startswith("bearer "):
+            given = bearer[7:].strip()
+        if given is None or not secrets.compare_digest(given, settings.api_key):
+            raise ApiError(401, "a valid API key is required: send it as 'X-API-Key: KEY' or "
+                           "'Authorization: Bearer KEY'", {"WWW-Authenticate": "Bearer"})
+
+    guarded = [Depends(authorised)]
+
+    # -- helpers --------------------------------------------------------------------------------
+    def view(job: Job) -> dict:
+        base = f"/v1/jobs/{job.id}"
+        links = {"self": base}
+        if job.status == "succeeded":
+            links |= {"audio": f"{base}/audio", "sidecar": f"{base}/sidecar",
+                      "spectrogram": f"{base}/spectrogram"}
+        return {"id": job.id, "operation": job.operation, "status": job.status,
+                "progress": round(job.progress, 4), "queue_position": store.position(job.id),
+                "created": job.created, "started": job.started, "finished": job.finished,
+                "error": job.error, "request": job.request | {"format": job.format},
+                "seconds": (job.sidecar or {}).get("seconds"), "links": links}
+
+    def admit() -> None:
+        """503 without a model; 429 with Retry-After when the queue is full."""
+        if pool.load_error is not None:
+            raise ApiError(503, f"the model did not load: {pool.load_error}")
+        counts = store.counts()
+        if counts["queued"] >= settings.max_queue:
+            per_job = store.mean_seconds() or 10.0
+            wait = math.ceil(per_job * (counts["queued"] + counts["running"]) /
+                             max(settings.workers, 1))
+            raise ApiError(429, f"the queue is full ({counts['queued']} jobs waiting): retry "
+                           f"in about {wait} s", {"Retry-After": str(max(1, wait))})
+
+    def submit(operation: str, body: Sampling, input_seconds: float | None = None,
+               input_path: Path | None = None, input_name: str | None = None,
+               job_id: str | None = None) -> JSONResponse:
+        from latentaudio.render import Request as RenderRequest
+
+        values = body.model_dump(exclude={"format", "source_job"})
+        if body.steps > settings.max_steps:
+            raise ApiError(400, f"steps {body.steps} is over this server's limit of "
+                           f"{settings.max_steps}")
+        request = RenderRequest.from_dict({"operation": operation, **values})
+        request = request.check(input_seconds)  # one-line 400 for values it cannot use
+        admit()
+        job = store.add(operation, request.as_dict(), body.format, job_id=job_id,
+                        input_path=str(input_path) if input_path else None,
+                        input_name=input_name)
+        return JSONResponse(view(job), 202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+    async def take_input(audio: UploadFile | None, source_job: str | None, job_id: str,
+                         max_seconds: float) -> tuple[Path, str, float]:
+        """Store the edit's input as inputs/<job id>.<ext>; returns path, name, seconds."""
+        from latentaudio.audio import SAMPLE_RATE, AudioFileError, load_audio
+
+        if (audio is None) == (source_job is None):
+            raise ApiError(400, "give the input audio as an 'audio' file or name an earlier "
+                           "job in 'source_job' (one of the two)")
+        if source_job is not None:
+            source = store.get(source_job)
+            if source is None:
+                raise ApiError(404, f"no job {source_job}")
+            if source.status != "succeeded":
+                raise ApiError(409, f"job {source_job} has no output ({source.status})")
+            suffix, name = Path(source.output_path).suffix, f"job:{source_job}"
+            path = data / "inputs" / f"{job_id}{suffix}"
+            shutil.copyfile(source.output_path, path)
+        else:
+            suffix = Path(audio.filename or "").suffix.lower()
+            suffix = suffix if suffix in INPUT_SUFFIXES else ".wav"
+            name = (audio.filename or "upload")[:200]
+            path = data / "inputs" / f"{job_id}{suffix}"
+            limit = int(settings.max_upload_mb * 1e6)
+            size = 0
+            with open(path, "wb") as out:
+                while chunk := await audio.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        out.close()
+                        path.unlink(missing_ok=True)
+                        raise ApiError(413, f"the upload is over {settings.max_upload_mb:g} MB")
+                    out.write(chunk)
+        try:
+            seconds = load_audio(path).shape[-1] / SAMPLE_RATE
+        except AudioFileError as error:
+            path.unlink(missing_ok=True)
+            raise ApiError(400, f"the input audio is unusable: {error}") from None
+        if seconds > max_seconds:
+            path.unlink(missing_ok=True)
+            raise ApiError(400, f"the input is {seconds:.1f} s long: at most {max_seconds:g} s")
+        return path, name, seconds
+
+    async def submit_edit(operation: str, form: EditForm, audio: UploadFile | None,
+                          request: Request):
+        unknown = sorted(set((await request.form()).keys()) - set(type(form).model_fields)
+                         - {"audio"})
+        if unknown:
+            raise ApiError(422, f"{', '.join(unknown)}: not a field of {operation}")
+        job_id = new_job_id()
+        if pool.load_error is not None:
+            raise ApiError(503, f"the model did not load: {pool.load_error}")
+        path, name, seconds = await take_input(audio, form.source_job, job_id,
+                                               settings.max_input_seconds)
+        try:
+            return submit(operation, form, seconds, path, name, job_id)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+    def job_or_404(job_id: str) -> Job:
+        job = store.get(job_id)
+        if job is None:
+            raise ApiError(404, f"no job {job_id}")
+        return job
+
+    def finished_file(job_id: str) -> Job:
+        job = job_or_404(job_id)
+        if job.status != "succeeded":
+            raise ApiError(409, f"job {job_id} is {job.status}: no output"
+                           + (" yet" if job.status in ("queued", "running") else ""))
+        return job
+
+
+    # -- routes ---------------------------------------------------------------------------------
+    @app.get("/v1/health", tags=["server"])
+    def health() -> dict:
+        """Model state (loading, ready, failed), queue counts and limits."""
+        return {"model": pool.state, "model_error": pool.load_error, "jobs": store.counts(),
+                "workers": settings.workers, "max_queue": settings.max_queue,
+                "max_steps": settings.max_steps, "max_upload_mb": settings.max_upload_mb,
+                "api_key_required": settings.api_key is not None}
+
+    @app.post("/v1/generate", status_code=202, response_model=JobView, tags=["jobs"],
+              dependencies=guarded)
+    def generate(body: GenerateBody):
+        """Text to audio."""
+        return submit("generate", body)
+
+    @app.post("/v1/loop", status_code=202, response_model=JobView, tags=["jobs"],
+              dependencies=guarded)
+    def loop(body: LoopBody):
+        """A seamless loop of exactly ``bars`` bars at ``bpm``."""
+        return submit("loop", body)
+
+    @app.post("/v1/inpaint", status_code=202, response_model=JobView, tags=["jobs"],
+              dependencies=guarded)
+    async def inpaint(form: Annotated[InpaintForm, Form()], request: Request, audio: Upload = None):
+        """Regenerate the region [start, end) seconds of the input; the rest is kept."""
+        return await submit_edit("inpaint", form, audio, request)
+
+    @app.post("/v1/vary", status_code=202, response_model=JobView, tags=["jobs"],
+              dependencies=guarded)
+    async def vary(form: Annotated[VaryForm, Form()], request: Request, audio: Upload = None):
+        """A variation of the input (audio-to-audio)."""
+        return await submit_edit("vary", form, audio, request)
+
+    @app.post("/v1/extend", status_code=202, response_model=JobView, tags=["jobs"],
+              dependencies=guarded)
+    async def extend(form: Annotated[ExtendForm, Form()], request: Request, audio: Upload = None):
+        """Continue the input to ``seconds`` in all."""
+        if form.seconds > settings.max_extend_seconds:
+            raise ApiError(400, f"seconds {form.seconds:g} is over this server's limit of "
+                           f"{settings.max_extend_seconds:g}")
+        return await submit_edit("extend", form, audio, request)
+
+    @app.get("/v1/jobs", response_model=list[JobView], tags=["jobs"], dependencies=guarded)
+    def jobs(limit: Annotated[int, Query(ge=1, le=500)] = 50,
+             status: Annotated[Literal["queued", "running", "succeeded", "failed",
+                                       "cancelled"] | None, Query()] = None):
+        """Jobs, newest first (the UI's history)."""
+        return [view(job) for job in store.list(limit, status)]
+
+    @app.get("/v1/jobs/{job_id}", response_model=JobView, tags=["jobs"], dependencies=guarded)
+    def job(job_id: str):
+        """A job's state and progress."""
+        return view(job_or_404(job_id))
+
+    @app.delete("/v1/jobs/{job_id}", response_model=JobView, tags=["jobs"],
+                dependencies=guarded)
+    def cancel(job_id: str):
+        """Cancel: a queued job at once, a running one at its next denoising step."""
+        job = job_or_404(job_id)
+        if job.status in FINISHED:
+            raise ApiError(409, f"job {job_id} has already {job.status}")
+        return view(store.cancel(job_id))
+
+    @app.get("/v1/jobs/{job_id}/audio", tags=["jobs"], dependencies=guarded,
+             response_class=FileResponse,
+             responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
+    def audio(job_id: str):
+        """The output audio (watermarked; provenance in its metadata)."""
+        job = finished_file(job_id)
+        return FileResponse(job.output_path, media_type=MEDIA_TYPES[job.format],
+                            filename=f"latentaudio-{job.operation}-{job.id[:8]}.{job.format}")
+
+    @app.get("/v1/jobs/{job_id}/sidecar", tags=["jobs"], dependencies=guarded)
+    def sidecar(job_id: str) -> dict:
+        """The output's JSON sidecar: every setting, the seed and the provenance record."""
+        return finished_file(job_id).sidecar
+
+    @app.get("/v1/jobs/{job_id}/spectrogram", tags=["jobs"], dependencies=guarded,
+             response_class=FileResponse, responses={200: {"content": {"image/png": {}}}})
+    def spectrogram(job_id: str):
+        """A log-mel spectrogram picture of the output."""
+        job = finished_file(job_id)
+        picture = Path(job.output_path).with_suffix(".png")
+        if not picture.is_file():
+            raise ApiError(404, f"job {job_id} has no spectrogram")
+        return FileResponse(picture, media_type="image/png")
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
