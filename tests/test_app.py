@@ -18,8 +18,8 @@ from tests.test_pipeline import pipe  # noqa: F401  (the tiny pipeline fixture)
 MODEL = {"id": "tiny", "denoiser_sha256": "0" * 16}
 
 
-def client_for(pipe, data, **settings):
-    return TestClient(create_app(Settings(data, **settings), lambda: (pipe, MODEL)))
+def client_for(generator, data, **settings):
+    return TestClient(create_app(Settings(data, **settings), lambda: (generator, MODEL)))
 
 
 def wait(client, job_id, timeout=120.0, until=("succeeded", "failed", "cancelled")):
@@ -186,8 +186,8 @@ def test_queue_full_is_429_with_retry_after_and_queued_jobs_cancel(pipe, tmp_pat
 class GatedPipe:
     """The tiny pipeline, held at its first denoising step until the test opens the gate."""
 
-    def __init__(self, pipe):
-        self.pipe, self.gate, self.entered = pipe, threading.Event(), threading.Event()
+    def __init__(self, inner):
+        self.pipe, self.gate, self.entered = inner, threading.Event(), threading.Event()
 
     def __getattr__(self, name):
         return getattr(self.pipe, name)

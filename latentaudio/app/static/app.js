@@ -19,8 +19,8 @@ async function api(path, options = {}) {
   const body = type.includes("json") ? await response.json() : await response.blob();
   if (!response.ok) {
     const wait = response.headers.get("retry-after");
-    throw new Error((body && body.error) || response.statusText) +
-      (wait ? ` (retry in ${wait} s)` : ""));
+    const message = (body && body.error) || response.statusText;
+    throw new Error(message + (wait ? ` (retry in ${wait} s)` : ""));
   }
   return body;
 }
