@@ -109,7 +109,7 @@ def _work(args: argparse.Namespace, todo: list) -> None:
     from latentaudio.batch import run_items
     from latentaudio.generation import load_pipeline, model_identity
 
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())  # gloo between CPU processes
     if state.num_processes > 1 and state.device.type == "cpu":
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // state.num_processes))
     pipe, folder = load_pipeline(args.checkpoint)

@@ -1,0 +1,130 @@
+"""latentaudio batch: every line checked first, one clip and sidecar per line, resume, failures
+logged, and the work split over processes by accelerate."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from latentaudio import cli
+from latentaudio.audio import load_audio, save_audio
+from latentaudio.batch import read_items
+from latentaudio.errors import LatentAudioError
+from tests.signals import sine
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """The tiny pipeline saved as a model folder."""
+    from tests.test_pipeline import pipe as build
+
+    folder = tmp_path_factory.mktemp("batch") / "model"
+    build.__wrapped__().save_pretrained(folder)
+    return folder
+
+
+def write_lines(path, *lines):
+    path.write_text("\n".join(json.dumps(line) if isinstance(line, dict) else line
+                              for line in lines) + "\n")
+    return path
+
+
+def test_lines_are_checked_before_any_work(tmp_path):
+    save_audio(tmp_path / "in.wav", sine(seconds=1.0))
+    good = write_lines(tmp_path / "ok.jsonl", {"prompt": "rain", "seconds": 2}, "",
+                       "# a comment", {"prompt": "dog", "name": "Dog Bark!", "seed": 9},
+                       {"operation": "vary", "prompt": "x", "input": "in.wav"})
+    items = read_items(good, defaults={"steps": 3}, base_seed=100)
+    assert [item.name for item in items] == ["0000-rain", "dog-bark", "0002-x"]
+    assert [item.request.seed for item in items] == [100, 9, 102]
+    assert all(item.request.steps == 3 for item in items)
+    assert items[2].input == (tmp_path / "in.wav").resolve()
+
+    cases = [
+        ("{not json", "bad.jsonl:1: not JSON"),
+        ('["a list"]', "expected an object"),
+        ({"prompt": "x", "colour": "red"}, "unknown field(s) colour"),
+        ({"prompt": ""}, "prompt is empty"),
+        ({"prompt": "x", "seconds": 500}, "out of range"),
+        ({"operation": "vary", "prompt": "x"}, "needs \"input\""),
+        ({"operation": "vary", "prompt": "x", "input": "missing.wav"}, "missing.wav"),
+        ({"operation": "inpaint", "prompt": "x", "input": "in.wav", "start": 0.5, "end": 9},
+         "not inside the clip"),
+        ({"prompt": "x", "format": "exe"}, "format 'exe'"),
+        ({"operation": "paint", "prompt": "x"}, "unknown operation"),
+    ]
+    for line, expected in cases:
+        path = write_lines(tmp_path / "bad.jsonl", line)
+        with pytest.raises(LatentAudioError) as error:
+            read_items(path)
+        assert expected in str(error.value), (line, str(error.value))
+    twice = write_lines(tmp_path / "twice.jsonl", {"prompt": "a", "name": "n"},
+                        {"prompt": "b", "name": "n"})
+    with pytest.raises(LatentAudioError, match="line 1's"):
+        read_items(twice)
+    with pytest.raises(LatentAudioError, match="holds no items"):
+        read_items(write_lines(tmp_path / "empty.jsonl", "# nothing"))
+
+
+def test_batch_makes_each_clip_and_resumes(capsys, tmp_path, model):
+    save_audio(tmp_path / "in.wav", sine(seconds=1.0))
+    prompts = write_lines(tmp_path / "p.jsonl",
+                          {"prompt": "rain", "seconds": 1},
+                          {"prompt": "dog", "name": "dog", "seconds": 1, "format": "flac"},
+                          {"operation": "loop", "prompt": "beat", "bpm": 120, "bars": 1},
+                          {"operation": "vary", "prompt": "x", "input": "in.wav",
+                           "strength": 0.4})
+    out = tmp_path / "out"
+    argv = ["batch", str(prompts), "--out", str(out), "--checkpoint", str(model),
+            "--steps", "2", "--seed", "50", "-q"]
+    assert cli.main(argv) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["0000-rain.wav", "0000-rain.wav.json", "0002-beat.wav",
+                     "0002-beat.wav.json", "0003-x.wav", "0003-x.wav.json", "dog.flac",
+                     "dog.flac.json"]
+    sidecar = json.loads((out / "0000-rain.wav.json").read_text())
+    assert sidecar["seed"] == 50 and sidecar["steps"] == 2 and sidecar["provenance"]["watermark"]
+    assert json.loads((out / "0003-x.wav.json").read_text())["strength"] == 0.4
+    assert load_audio(out / "0002-beat.wav").shape[-1] == 2 * 44_100
+
+    # Rerun: nothing is made again. Remove one clip: only it is made, the same as before.
+    first = load_audio(out / "0000-rain.wav")
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    assert "4 already done, 0 to make" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+    (out / "0000-rain.wav.json").unlink()  # no sidecar: not done
+    assert cli.main(argv) == 0
+    np.testing.assert_array_equal(load_audio(out / "0000-rain.wav"), first)
+    assert (out / "dog.flac").stat().st_mtime_ns == stamps["dog.flac"]
+
+
+def test_failed_items_are_logged_and_the_rest_made(capsys, tmp_path, model):
+    prompts = write_lines(tmp_path / "p.jsonl", {"prompt": "ok", "seconds": 1},
+                          {"operation": "loop", "prompt": "far too long", "bpm": 30,
+                           "bars": 64})
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(prompts), "--out", str(out), "--checkpoint", str(model),
+                     "--steps", "2", "-q"])
+    assert code == 1
+    assert "1 of 2 items failed" in capsys.readouterr().err
+    failure = json.loads((out / "failed.jsonl").read_text())
+    assert failure["name"] == "0001-far-too-long" and "a loop must be" in failure["error"]
+    assert (out / "0000-ok.wav.json").is_file()
+
+
+def test_two_processes_share_the_items(tmp_path, model):
+    prompts = write_lines(tmp_path / "p.jsonl",
+                          *[{"prompt": f"sound {i}", "seconds": 1} for i in range(4)])
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "latentaudio", "batch", str(prompts), "--out",
+                           str(out), "--checkpoint", str(model), "--steps", "2",
+                           "--processes", "2"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(list(out.glob("*.wav.json"))) == 4
+    # Each process made its own half (2 of 4), not all of them.
+    for rank in (1, 2):
+        assert f"batch {rank}/2: 100%|██████████| 2/2" in done.stderr
