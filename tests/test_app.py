@@ -281,3 +281,23 @@ def test_openapi_describes_every_route_and_the_page_is_served(client):
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/docs").status_code == 200
 
+
+
+def test_serve_refuses_in_one_line(capsys, tmp_path):
+    import socket
+
+    from latentaudio import cli
+
+    assert cli.main(["serve", "--checkpoint", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no generator at" in err and "--checkpoint" in err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        from latentaudio.codec import DEFAULT_MODEL
+
+        assert cli.main(["serve", "--port", str(port), "--checkpoint", str(DEFAULT_MODEL),
+                         "--data", str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"cannot listen on 127.0.0.1:{port}" in err

@@ -128,3 +128,13 @@ def test_two_processes_share_the_items(tmp_path, model):
     # Each process made its own half (2 of 4), not all of them.
     for rank in (1, 2):
         assert f"batch {rank}/2: 100%|██████████| 2/2" in done.stderr
+
+
+def test_batch_cli_errors_are_one_line(capsys, tmp_path):
+    assert cli.main(["batch", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "cannot read" in err
+    bad = write_lines(tmp_path / "bad.jsonl", {"prompt": "ok"}, {"prompt": "x", "stepz": 3})
+    assert cli.main(["batch", str(bad), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "bad.jsonl:2" in err and "stepz" in err and not (tmp_path / "o").exists()
