@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,14 +34,47 @@ def load_token_pipeline(folder: str | os.PathLike | None = None):
     from latentaudio.tokens.pipeline import TokenPipeline
 
     folder = Path(folder or REPO_CHECKPOINTS / "latentaudio-ar")
-    if not (folder / "model_index.json").is_file():
+    index = folder / "model_index.json"
+    if not index.is_file():
         raise LatentAudioError(
-            f"no token-AR model at {folder} (model_index.json missing): the AR backend has no "
-            "shipped model yet; build one with 'latentaudio train tokens|coarse|fine' and "
-            "'latentaudio train assemble-ar', then pass --checkpoint DIR")
+            f"no token-AR model at {folder} (model_index.json missing): build one with "
+            "'latentaudio train tokens|coarse|fine' and 'latentaudio train assemble-ar', then "
+            "pass --checkpoint DIR")
+    shared = json.loads(index.read_text()).get("_shared")
     with quiet_loading():
-        pipe = TokenPipeline.from_pretrained(folder, dtype=torch.float32)
+        components = {} if shared is None else shared_components({
+            key: value if value == "minilm" else str((folder / value).resolve())
+            for key, value in shared.items()}, folder)
+        pipe = TokenPipeline.from_pretrained(folder, dtype=torch.float32, **components)
     return pipe, folder
+
+
+def shared_components(shared: dict, user: Path | None = None) -> dict:
+    """The codec (vae, vocoder) and text encoder (+ tokenizer) a token generator shares with a
+    diffusion model folder: ``{"codec": DIR, "text": DIR | "minilm"}``; fp32."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from latentaudio.codec import load_component
+    from latentaudio.conditioning.text import minilm_path
+    from latentaudio.vae import MelVAE
+    from latentaudio.vocoder import Vocoder
+
+    codec = Path(shared["codec"])
+    if not (codec / "vae").is_dir():
+        owner = f"the token model at {user} uses" if user else "need"
+        raise LatentAudioError(
+            f"{owner} the codec in {codec}, which is missing: keep the checkpoint folders "
+            "together, or rebuild with 'latentaudio train assemble-ar --copy'")
+    if shared["text"] == "minilm":
+        text_path = tokenizer_path = minilm_path()
+    else:
+        text_path, tokenizer_path = (Path(shared["text"]) / "text_encoder",
+                                     Path(shared["text"]) / "tokenizer")
+    return {"vae": load_component(MelVAE, codec / "vae"),
+            "vocoder": load_component(Vocoder, codec / "vocoder"),
+            "text_encoder": AutoModel.from_pretrained(text_path, local_files_only=True,
+                                                      dtype=torch.float32).eval(),
+            "tokenizer": AutoTokenizer.from_pretrained(tokenizer_path, local_files_only=True)}
 
 
 @contextmanager

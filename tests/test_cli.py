@@ -529,6 +529,11 @@ def tiny_token_generator(tmp_path, tiny_model):
                      str(tmp_path / "rvq"), "--coarse", str(tmp_path / "coarse"), "--fine",
                      str(tmp_path / "fine"), "--to", str(folder)])
     assert code == 0
+    # Only the token model's own parts are stored; the codec and text encoder are referred to.
+    assert sorted(p.name for p in folder.iterdir()) == ["coarse", "fine", "model_index.json",
+                                                        "tokens"]
+    assert json.loads((folder / "model_index.json").read_text())["_shared"] == {
+        "codec": "../model", "text": "minilm"}
     return folder
 
 
@@ -554,3 +559,7 @@ def test_song_and_generate_with_the_ar_backend(capsys, tmp_path, tiny_token_gene
     code, _, err = run(capsys, "song", "a song", "--checkpoint", str(tmp_path / "none"),
                        "-o", str(tmp_path / "y.wav"))
     _assert_one_line_error(code, err, "no token-AR model")
+    (tmp_path / "model").rename(tmp_path / "moved")
+    code, _, err = run(capsys, "song", "a song", *common, "-o", str(tmp_path / "z.wav"))
+    _assert_one_line_error(code, err, "uses the codec in")
+    assert not (tmp_path / "z.wav").exists()

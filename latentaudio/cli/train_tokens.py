@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from latentaudio.cli.common import positive_int
@@ -53,37 +54,49 @@ def tokens(args: argparse.Namespace) -> None:
 
 def assemble_ar_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codec", type=Path, required=True,
-                        help="folder with the exported vae/ and vocoder/")
+                        help="folder with the exported vae/ and vocoder/ (and text_encoder/, "
+                        "tokenizer/; else the installed MiniLM) the tokens were learned on")
     for name in ("tokens", "coarse", "fine"):
         parser.add_argument(f"--{name}", type=Path, required=True,
                             help=f"the '{name}' run folder (its final/) or exported folder")
     parser.add_argument("--to", type=Path, required=True,
                         help="the generator folder to write (e.g. checkpoints/latentaudio-ar)")
+    parser.add_argument("--copy", action="store_true",
+                        help="copy the codec and text encoder in (a standalone folder); by "
+                        "default the folder refers to --codec's by a relative path, as the "
+                        "shipped checkpoints do, so they are stored once")
 
 
 def assemble_ar(args: argparse.Namespace) -> None:
-    from transformers import AutoModel, AutoTokenizer
+    import shutil
 
     from latentaudio.codec import component_folder, load_component
-    from latentaudio.conditioning.text import minilm_path
+    from latentaudio.generation import shared_components
     from latentaudio.tokens import ResidualVQ
     from latentaudio.tokens.fine import FineModel
     from latentaudio.tokens.lm import CoarseLM
     from latentaudio.tokens.pipeline import TokenPipeline
-    from latentaudio.vae import MelVAE
-    from latentaudio.vocoder import Vocoder
 
-    text_path = minilm_path()
+    shared = {"codec": str(args.codec.resolve()),
+              "text": str(args.codec.resolve()) if (args.codec / "text_encoder").is_dir()
+              else "minilm"}
     pipe = TokenPipeline(
-        vae=load_component(MelVAE, args.codec / "vae"),
-        vocoder=load_component(Vocoder, args.codec / "vocoder"),
         tokens=load_component(ResidualVQ, component_folder(args.tokens)),
         coarse=load_component(CoarseLM, component_folder(args.coarse)),
         fine=load_component(FineModel, component_folder(args.fine)),
-        text_encoder=AutoModel.from_pretrained(text_path, local_files_only=True),
-        tokenizer=AutoTokenizer.from_pretrained(text_path, local_files_only=True))
+        **shared_components(shared))
     for component in (pipe.vae, pipe.vocoder, pipe.coarse, pipe.fine, pipe.text_encoder):
         component.half()  # fp16 on disk; the codebooks stay fp32 (1 MB)
     pipe.save_pretrained(args.to, safe_serialization=True)
+    if not args.copy:
+        # Keep only what is the token model's own; the rest is read from --codec.
+        to = args.to.resolve()
+        for name in ("vae", "vocoder", "text_encoder", "tokenizer"):
+            shutil.rmtree(args.to / name)
+        index = json.loads((args.to / "model_index.json").read_text())
+        index["_shared"] = {key: value if value == "minilm" else
+                            os.path.relpath(value, to) for key, value in shared.items()}
+        (args.to / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
-    print(f"wrote the token generator to {args.to}: {size:.1f} MB")
+    where = "" if args.copy else f" (codec and text encoder read from {args.codec})"
+    print(f"wrote the token generator to {args.to}: {size:.1f} MB{where}")
