@@ -78,7 +78,8 @@ def windows(audio: np.ndarray, rate: int, seconds: float = 30.0):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--prompt", default="upbeat pop song with sung vocals, 110 bpm, A major")
+    parser.add_argument("--prompt",
+                        default="a driving rock song with sung vocals, 120 bpm, E minor")
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--whisper", type=Path, default=None)

@@ -119,10 +119,15 @@ class WorkerPool:
 
 
 def _spectrogram(audio_path: Path, png: Path) -> None:
-    """A mel spectrogram picture of the output for the web UI (written whole, then renamed)."""
+    """A mel spectrogram picture of the output for the web UI (written whole, then renamed).
+    Only a picture: if it cannot be drawn the job still succeeds (the route answers 404)."""
     from latentaudio.audio import load_audio
     from latentaudio.evaluation.report import spectrogram_png
 
     partial = png.with_name(png.stem + ".partial.png")
-    spectrogram_png(load_audio(audio_path), partial)
-    partial.replace(png)
+    try:
+        spectrogram_png(load_audio(audio_path), partial)
+        partial.replace(png)
+    except Exception:
+        log.warning("no spectrogram for %s:\n%s", audio_path, traceback.format_exc())
+        partial.unlink(missing_ok=True)

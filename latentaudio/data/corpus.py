@@ -282,13 +282,12 @@ def build_corpus(out: str | os.PathLike, size: str = "tiny", *, seed: int = 0,
     clips, skipped = [], []
     tasks = [(job, out, seed, preset) for job in jobs]
     bar = tqdm(total=len(tasks), desc=f"corpus {size}", unit="job", disable=not progress)
-    if workers == 1:
-        results = map(_run, tasks)
-    else:
-        # spawn, not fork: a forked child of a process that has started torch's or OpenMP's
-        # thread pools (a test run, a notebook) can deadlock on their locks.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
-        results = pool.map(_run, tasks, chunksize=4)
+    # Always in fresh worker processes, one worker included: what the calling process loaded or
+    # set before (seen: a test session that had built and saved a model) must not change the
+    # audio, which is the same for a seed whatever the worker count. Spawn, not fork: a forked
+    # child of a process that has started torch's or OpenMP's thread pools can deadlock.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    results = pool.map(_run, tasks, chunksize=4)
     try:
         for job, made in results:
             clips += made
@@ -297,8 +296,7 @@ def build_corpus(out: str | os.PathLike, size: str = "tiny", *, seed: int = 0,
             bar.update()
     finally:
         bar.close()
-        if workers != 1:
-            pool.shutdown(cancel_futures=True)
+        pool.shutdown(cancel_futures=True)
     clips.sort(key=lambda clip: clip.id)
     assign_splits(clips, seed)
     write_manifest(out / "manifest.jsonl", clips)
