@@ -43,8 +43,12 @@ def test_long_outputs_run_in_windows_to_the_exact_length(pipe):
 
 def test_lyrics_follow_the_sections(pipe):
     lyrics = "[verse]\nhello there\n[chorus]\nsing it loud\n"
-    plan = plan_sections(lyrics, 4)
-    assert plan[0].startswith("[verse]") and plan[-1].startswith("[chorus]")
+    assert plan_sections(lyrics, 2) == ["[verse]\nhello there", "[chorus]\nsing it loud"]
+    # Long enough: an instrumental intro and outro around the sung sections.
+    plan = plan_sections(lyrics, 8)
+    assert plan[0] == "" and plan[-1] == ""
+    assert plan[2].startswith("[verse]") and plan[5].startswith("[chorus]")
+    assert plan_sections("[intro]\n[verse]\nhi\n[outro]\nbye", 6)[-1] == "[outro]\nbye"
     out = pipe("a pop song", seconds=12.0, lyrics=lyrics, seed=1, progress=False)
     assert out.audios.shape == (1, 2, 12 * 44_100)
 

@@ -29,7 +29,7 @@ from latentaudio.pipeline import GenerationOutput
 from latentaudio.postprocess import MasteringConfig, master
 from latentaudio.tokens.fine import FineModel
 from latentaudio.tokens.lm import CoarseLM, LMInputs, generate
-from latentaudio.tokens.lyrics import encode_lyrics, parse_sections
+from latentaudio.tokens.lyrics import Section, encode_lyrics, parse_sections
 from latentaudio.tokens.rvq import ResidualVQ
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
@@ -40,18 +40,25 @@ MIN_SECONDS, MAX_SECONDS = 1.0, 300.0
 
 
 def plan_sections(lyrics: str, windows: int) -> list[str]:
-    """The lyrics' sections spread over ``windows`` windows in order (each window gets the
-    section its middle falls in, sections sharing the time equally)."""
+    """The song's structure over ``windows`` windows: each window gets the lyrics section its
+    middle falls in, sections sharing the time equally. From 4 windows on, the song opens and
+    closes without singing, as the corpus's songs do (an instrumental intro and outro, added
+    unless the lyrics place their own); a section without lines is sung as nothing ("")."""
     sections = parse_sections(lyrics)
     if not sections:
         return [""] * windows
+    if windows >= 4:
+        if sections[0].name != "intro":
+            sections.insert(0, Section("intro", []))
+        if sections[-1].name != "outro":
+            sections.append(Section("outro", []))
     return [_section_text(sections[min(len(sections) - 1, int((i + 0.5) / windows *
                                                              len(sections)))])
             for i in range(windows)]
 
 
 def _section_text(section) -> str:
-    return f"[{section.name}]\n" + "\n".join(section.lines)
+    return f"[{section.name}]\n" + "\n".join(section.lines) if section.lines else ""
 
 
 class TokenPipeline(SharedParts, DiffusionPipeline):
