@@ -24,7 +24,8 @@ prompts.jsonl, one clip per line (any field of 'generate', 'vary', ... may be gi
 
 Every line is checked before work starts. Each clip gets a sidecar (NAME.wav.json); a rerun
 skips clips that have one, so a stopped batch resumes where it was. Without a seed, line i
-gets --seed + i. On several GPUs, 'accelerate launch -m latentaudio batch ...' also works."""
+gets --seed + i. On several GPUs, 'accelerate launch -m latentaudio batch ...' (or torchrun)
+also works: each process takes its share."""
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
