@@ -107,3 +107,15 @@ def test_fine_model_fills_every_level_in_windows_and_learns():
     assert filled.shape == (2, 3, 60) and torch.equal(filled[:, 0], coarse)
     assert float((filled == codes).float().mean()) > 0.9
     assert torch.equal(model.fill(coarse, overlap=8), filled)  # temperature 0: deterministic
+    # Expected codewords: near the true latents where the model is sure; an untrained model
+    # (unsure everywhere) adds about the codebooks' mean, never a far-off guess.
+    codebooks = torch.randn(3, K, 4, generator=g)
+    truth = sum(codebooks[level][codes[:, level]] for level in range(3)).permute(0, 2, 1)
+    soft = model.fill_latents(coarse, codebooks, overlap=8)
+    assert soft.shape == (2, 4, 60)
+    assert float((soft - truth).pow(2).mean()) < 0.1 * float(truth.var())
+    untrained = FineModel(codebook_size=K, levels=3, layers=1, heads=2, width=32,
+                          max_frames=24).eval()
+    unsure = untrained.fill_latents(coarse, codebooks, overlap=8)
+    mean = (codebooks[0][coarse] + codebooks[1].mean(0) + codebooks[2].mean(0)).permute(0, 2, 1)
+    assert float((unsure - mean).abs().max()) < 0.2

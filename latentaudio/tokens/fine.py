@@ -60,26 +60,48 @@ class FineModel(ModelMixin, ConfigMixin):
             x = block(x, everything, None)
         return self.head(self.ln_f(x))
 
+    def _level_logits(self, codes: torch.Tensor, level: int, overlap: int) -> torch.Tensor:
+        """Logits ``(B, T, K)`` of ``level`` given ``codes`` ``(B, level, T)``, in overlapping
+        windows of ``max_frames`` (each window's left edge, which sees no past, is dropped)."""
+        window = self.config.max_frames
+        frames = codes.shape[-1]
+        out = None
+        for start in range(0, max(1, frames - overlap), window - overlap):
+            stop = min(frames, start + window)
+            logits = self(codes[..., start:stop],
+                          torch.full((codes.shape[0],), level, device=codes.device))
+            if out is None:
+                out = logits.new_empty(codes.shape[0], frames, logits.shape[-1])
+            keep = 0 if start == 0 else overlap // 2
+            out[:, start + keep: stop] = logits[:, keep:]
+        return out
+
     @torch.no_grad()
     def fill(self, coarse: torch.Tensor, temperature: float = 0.0, overlap: int = 64,
              generator: torch.Generator | None = None) -> torch.Tensor:
         """Coarse codes ``(B, T)`` (or ``(B, c, T)`` with the first ``c`` levels) -> all levels
         ``(B, L, T)``. Temperature 0 takes the most likely codeword."""
         codes = coarse[:, None] if coarse.ndim == 2 else coarse
-        window = self.config.max_frames
-        step = window - overlap
         for level in range(codes.shape[1], self.config.levels):
-            frames = codes.shape[-1]
-            new = torch.empty(codes.shape[0], frames, dtype=torch.long, device=codes.device)
-            for start in range(0, max(1, frames - overlap), step):
-                stop = min(frames, start + window)
-                logits = self(codes[..., start:stop],
-                              torch.full((codes.shape[0],), level, device=codes.device))
-                picked = _pick(logits, temperature, generator)
-                keep = 0 if start == 0 else overlap // 2  # drop the window's left edge
-                new[:, start + keep: stop] = picked[:, keep:]
-            codes = torch.cat([codes, new[:, None]], dim=1)
+            picked = _pick(self._level_logits(codes, level, overlap), temperature, generator)
+            codes = torch.cat([codes, picked[:, None]], dim=1)
         return codes
+
+    @torch.no_grad()
+    def fill_latents(self, coarse: torch.Tensor, codebooks: torch.Tensor,
+                     overlap: int = 64) -> torch.Tensor:
+        """Coarse codes ``(B, T)`` (or the first levels ``(B, c, T)``) -> latents ``(B, C, T)``:
+        the known codewords plus, for each further level, the codeword *expected* under the
+        model (probabilities times ``codebooks[level]`` ``(K, C)``): the least-squares estimate,
+        so a level the model is unsure of adds its mean rather than a wrong guess. The most
+        likely codes condition the next level."""
+        codes = coarse[:, None] if coarse.ndim == 2 else coarse
+        latents = sum(codebooks[level][codes[:, level]] for level in range(codes.shape[1]))
+        for level in range(codes.shape[1], self.config.levels):
+            logits = self._level_logits(codes, level, overlap)
+            latents = latents + logits.float().softmax(-1) @ codebooks[level].float()
+            codes = torch.cat([codes, logits.argmax(-1)[:, None]], dim=1)
+        return latents.permute(0, 2, 1).contiguous()  # (B, T, C) -> (B, C, T)
 
 
 def fine_loss(model: nn.Module, codes: torch.Tensor, mask: torch.Tensor | None = None,

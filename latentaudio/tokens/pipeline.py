@@ -133,9 +133,8 @@ class TokenPipeline(SharedParts, DiffusionPipeline):
                              generators=[generator], context=coarse[:, have - keep:])
             coarse = torch.cat([coarse, codes], dim=1)
 
-        # 4. Fine levels, then dequantise and decode.
-        codes = self.fine.fill(coarse[:, :total])
-        latents = self.tokens.decode(codes)
+        # 4. Fine levels (their expected codewords), then decode.
+        latents = self.fine.fill_latents(coarse[:, :total], self.tokens.codebooks)
         audio = self.codec.decode(latents.float(), samples)[0].numpy()
 
         # 5. Post-process: exact length, fades, loudness, true peak, watermark.
