@@ -24,8 +24,9 @@ examples:
 
 Lyrics (text or a file) may mark sections with [intro], [verse], [pre-chorus], [chorus],
 [bridge], [outro] lines; they are sung in order over the song. English is phonemised best
-(--language en-us); espeak-ng's other languages work as input. No token-AR model ships yet:
-pass --checkpoint DIR (made with 'latentaudio train tokens|coarse|fine' and 'train
+(--language en-us); espeak-ng's other languages work as input, but the shipped model
+(checkpoints/latentaudio-ar) only heard English, and its words are not yet intelligible. Your
+own model: --checkpoint DIR (made with 'latentaudio train tokens|coarse|fine' and 'train
 assemble-ar')."""
 
 
