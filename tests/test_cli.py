@@ -563,3 +563,16 @@ def test_song_and_generate_with_the_ar_backend(capsys, tmp_path, tiny_token_gene
     code, _, err = run(capsys, "song", "a song", *common, "-o", str(tmp_path / "z.wav"))
     _assert_one_line_error(code, err, "uses the codec in")
     assert not (tmp_path / "z.wav").exists()
+
+
+def test_the_shipped_token_model_sings(capsys, tmp_path):
+    """The committed checkpoints/latentaudio-ar loads (its codec and MiniLM are shared with
+    latentaudio-small and the installed package) and makes a short song."""
+    code, _, err = run(capsys, "song", "a driving rock song with sung vocals, 120 bpm", "--lyrics",
+                       "[verse]\nhold on tight", "--seconds", "3", "--seed", "1", "-q",
+                       "-o", str(tmp_path / "song.flac"))
+    assert code == 0, err
+    audio = load_audio(tmp_path / "song.flac")
+    assert audio.shape == (2, 3 * 44_100) and float(np.abs(audio).max()) > 0.01
+    sidecar = json.loads((tmp_path / "song.flac.json").read_text())
+    assert sidecar["model"]["id"] == "latentaudio-ar"
