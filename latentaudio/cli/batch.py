@@ -24,8 +24,8 @@ prompts.jsonl, one clip per line (any field of 'generate', 'vary', ... may be gi
 
 Every line is checked before work starts. Each clip gets a sidecar (NAME.wav.json); a rerun
 skips clips that have one, so a stopped batch resumes where it was. Without a seed, line i
-gets --seed + i. On several GPUs, 'accelerate launch -m latentaudio batch ...' (or torchrun)
-also works: each process takes its share."""
+gets --seed + i. Started by torchrun (or accelerate launch) as N processes, each takes its
+share: 'torchrun --nproc_per_node N -m latentaudio batch ...'."""
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
