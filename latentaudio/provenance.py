@@ -49,3 +49,12 @@ def read_provenance(path: str | os.PathLike) -> dict | None:
         return json.loads(comment[len(PREFIX):])
     except json.JSONDecodeError:
         return None
+
+
+def save_output(path, audio, audio_format: str | None, sidecar: dict, record: dict):
+    """Write the audio with the provenance record inside it, then its sidecar (both atomic)."""
+    from latentaudio.audio import save_audio, save_sidecar
+
+    written = save_audio(path, audio, format=audio_format, metadata=file_metadata(record))
+    save_sidecar(written, {**sidecar, "provenance": record})
+    return written

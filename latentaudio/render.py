@@ -60,6 +60,7 @@ class Request:
     def check(self, input_seconds: float | None = None) -> Request:
         """Raise a one-line :class:`LatentAudioError` for values the operation cannot use;
         returns the request with its key spelt canonically and a seed chosen."""
+        from latentaudio.conditioning.prompt import canonical_key
         from latentaudio.editing import check_extension, check_region, check_strength
         from latentaudio.pipeline import MAX_SECONDS, MIN_SECONDS
 
@@ -95,31 +96,22 @@ class Request:
                 raise LatentAudioError("loop needs bpm and bars")
             if self.bpm <= 0 or self.bars < 1 or self.beats_per_bar < 1:
                 raise LatentAudioError("bpm, bars and beats per bar must be positive")
-        key = self.key
-        if key is not None:
-            from latentaudio.data.theory import Key
-
-            try:
-                key = Key.parse(key).name
-            except ValueError as error:
-                raise LatentAudioError(str(error)) from None
         seed = self.seed if self.seed is not None else secrets.randbelow(2**31)
-        return Request(**self.as_dict() | {"key": key, "seed": seed})
+        return Request(**self.as_dict() | {"key": canonical_key(self.key), "seed": seed})
 
 
 def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray | None = None,
            input_name: str | None = None, audio_format: str | None = None,
            callback: Callable[[int, int], None] | None = None,
-           progress: bool = False) -> tuple[Path, dict]:
+           progress: bool = False) -> tuple[Path, dict, np.ndarray]:
     """Make ``request`` (already :meth:`~Request.check`-ed) with ``pipe`` and write it to ``out``
     (atomically, with the provenance record inside and a ``.json`` sidecar beside it). ``model``
     is :func:`latentaudio.generation.model_identity` of the pipeline's folder. Returns the path
-    written and the sidecar."""
+    written, the sidecar and the audio ``(2, samples)``."""
     from latentaudio import __version__
-    from latentaudio.audio import save_audio, save_sidecar
     from latentaudio.editing import Editor
     from latentaudio.postprocess import MasteringConfig
-    from latentaudio.provenance import file_metadata, provenance
+    from latentaudio.provenance import provenance, save_output
     from latentaudio.watermark import WatermarkConfig
 
     r = request
@@ -158,7 +150,5 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
                "seed": r.seed, "steps": r.steps, "cfg": r.cfg, "negative": r.negative,
                "sample_rate": pipe.sample_rate, "model": model,
                "latentaudio_version": __version__}
-    written = save_audio(out, clip, format=audio_format, metadata=file_metadata(record))
-    sidecar["provenance"] = record
-    save_sidecar(written, sidecar)
-    return written, sidecar
+    written = save_output(out, clip, audio_format, sidecar, record)
+    return written, sidecar | {"provenance": record}, clip

@@ -202,15 +202,19 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
             links |= {"audio": f"{base}/audio", "sidecar": f"{base}/sidecar",
                       "spectrogram": f"{base}/spectrogram"}
         return {"id": job.id, "operation": job.operation, "status": job.status,
-                "progress": round(job.progress, 4), "queue_position": store.position(job.id),
+                "progress": round(job.progress, 4), "queue_position": (
+                    store.position(job.id) if job.status == "queued" else None),
                 "created": job.created, "started": job.started, "finished": job.finished,
                 "error": job.error, "request": job.request | {"format": job.format},
                 "seconds": (job.sidecar or {}).get("seconds"), "links": links}
 
-    def admit() -> None:
-        """503 without a model; 429 with Retry-After when the queue is full."""
+    def model_loaded() -> None:
         if pool.load_error is not None:
             raise ApiError(503, f"the model did not load: {pool.load_error}")
+
+    def admit() -> None:
+        """503 without a model; 429 with Retry-After when the queue is full."""
+        model_loaded()
         counts = store.counts()
         if counts["queued"] >= settings.max_queue:
             per_job = store.mean_seconds() or 10.0
@@ -285,8 +289,7 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
         if unknown:
             raise ApiError(422, f"{', '.join(unknown)}: not a field of {operation}")
         job_id = new_job_id()
-        if pool.load_error is not None:
-            raise ApiError(503, f"the model did not load: {pool.load_error}")
+        model_loaded()  # before the upload is stored
         path, name, seconds = await take_input(audio, form.source_job, job_id,
                                                settings.max_input_seconds)
         try:

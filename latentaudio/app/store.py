@@ -180,13 +180,12 @@ class JobStore:
         rows = self._execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
         return {state: 0 for state in STATES} | {row[0]: row[1] for row in rows}
 
-    def position(self, job_id: str) -> int | None:
-        """How many queued jobs are ahead of this queued one (0: next)."""
+    def position(self, job_id: str) -> int:
+        """How many queued jobs are ahead of this (queued) one: 0 is next."""
         row = self._execute(
             "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND seq < "
-            "(SELECT seq FROM jobs WHERE id = ? AND status = 'queued')", (job_id,)).fetchone()
-        job = self.get(job_id)
-        return row[0] if job is not None and job.status == "queued" else None
+            "(SELECT seq FROM jobs WHERE id = ?)", (job_id,)).fetchone()
+        return row[0]
 
     def mean_seconds(self, last: int = 20) -> float | None:
         """Mean run time of the last ``last`` succeeded jobs."""

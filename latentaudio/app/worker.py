@@ -100,10 +100,11 @@ class WorkerPool:
         try:
             request = Request.from_dict(job.request)
             audio = load_audio(job.input_path) if job.input_path else None
-            written, sidecar = render(pipe, request, self.outputs / f"{job.id}.{job.format}",
-                                      model=model, audio=audio, input_name=job.input_name,
-                                      audio_format=job.format, callback=callback)
-            _spectrogram(written, self.outputs / f"{job.id}.png")
+            written, sidecar, clip = render(
+                pipe, request, self.outputs / f"{job.id}.{job.format}", model=model,
+                audio=audio, input_name=job.input_name, audio_format=job.format,
+                callback=callback)
+            _spectrogram(clip, self.outputs / f"{job.id}.png")
         except Cancelled:
             if self.stopping.is_set() and not self.store.cancel_requested(job.id):
                 return  # shutting down: left running, so queued again at the next start
@@ -118,16 +119,15 @@ class WorkerPool:
             self.store.succeed(job.id, str(written), sidecar)
 
 
-def _spectrogram(audio_path: Path, png: Path) -> None:
+def _spectrogram(audio, png: Path) -> None:
     """A mel spectrogram picture of the output for the web UI (written whole, then renamed).
     Only a picture: if it cannot be drawn the job still succeeds (the route answers 404)."""
-    from latentaudio.audio import load_audio
     from latentaudio.evaluation.report import spectrogram_png
 
     partial = png.with_name(png.stem + ".partial.png")
     try:
-        spectrogram_png(load_audio(audio_path), partial)
+        spectrogram_png(audio, partial)
         partial.replace(png)
     except Exception:
-        log.warning("no spectrogram for %s:\n%s", audio_path, traceback.format_exc())
+        log.warning("no spectrogram %s:\n%s", png, traceback.format_exc())
         partial.unlink(missing_ok=True)

@@ -6,6 +6,9 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# Re-exported for the commands (its home is the library's provenance module).
+from latentaudio.provenance import save_output  # noqa: F401
+
 
 class Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake in one line, pointing at --help."""
@@ -94,26 +97,3 @@ def watermark_config(args: argparse.Namespace):
     from latentaudio.watermark import WatermarkConfig
 
     return None if args.no_watermark else WatermarkConfig()
-
-
-def save_output(path, audio, audio_format: str | None, sidecar: dict, record: dict):
-    """Write the audio with the provenance record inside it, then its sidecar (both atomic)."""
-    from latentaudio.audio import save_audio, save_sidecar
-    from latentaudio.provenance import file_metadata
-
-    written = save_audio(path, audio, format=audio_format, metadata=file_metadata(record))
-    save_sidecar(written, {**sidecar, "provenance": record})
-    return written
-
-
-def canonical_key(text: str | None) -> str | None:
-    """``"f#m"`` -> ``"F# minor"``; None stays None; anything else is a one-line error."""
-    if text is None:
-        return None
-    from latentaudio.data.theory import Key
-    from latentaudio.errors import LatentAudioError
-
-    try:
-        return Key.parse(text).name
-    except ValueError as error:
-        raise LatentAudioError(str(error)) from None

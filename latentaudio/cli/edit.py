@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace, operation: str) -> None:
     # Check what can be checked before the model loads.
     request = request.check(audio.shape[-1] / SAMPLE_RATE if audio is not None else None)
     pipe, folder = load_pipeline(args.checkpoint)
-    written, sidecar = render(pipe, request, args.out, model=model_identity(folder), audio=audio,
+    written, sidecar, _ = render(pipe, request, args.out, model=model_identity(folder), audio=audio,
                               input_name=str(args.input) if audio is not None else None,
                               audio_format=args.format, progress=not args.quiet)
     print(f"wrote {written} ({sidecar['seconds']:.3f} s, seed {request.seed})")

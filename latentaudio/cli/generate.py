@@ -12,7 +12,6 @@ from latentaudio.cli.common import (
     add_responsibility_options,
     add_sampling_options,
     add_token_sampling_options,
-    canonical_key,
     positive_float,
     positive_int,
     save_output,
@@ -95,6 +94,7 @@ def _outputs(args: argparse.Namespace, seeds: list[int]) -> list[Path]:
 
 def _generate(args: argparse.Namespace) -> None:
     from latentaudio import __version__
+    from latentaudio.conditioning.prompt import canonical_key
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
     from latentaudio.provenance import provenance

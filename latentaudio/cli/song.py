@@ -11,7 +11,6 @@ from latentaudio.cli.common import (
     Command,
     add_responsibility_options,
     add_token_sampling_options,
-    canonical_key,
     positive_float,
     save_output,
     watermark_config,
@@ -69,6 +68,7 @@ def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: f
            operation: str) -> Path:
     """Generate with the token backend and write the file, sidecar and provenance."""
     from latentaudio import __version__
+    from latentaudio.conditioning.prompt import canonical_key
     from latentaudio.generation import load_token_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
     from latentaudio.provenance import provenance

@@ -110,3 +110,16 @@ def resolve_prompt(text: str, *, seconds: float | None, default_seconds: float |
         raise LatentAudioError(f"duration {spec.seconds:g} s is out of range: use "
                                f"{limits[0]:g} to {limits[1]:g} seconds")
     return spec
+
+
+def canonical_key(text: str | None) -> str | None:
+    """``"f#m"`` -> ``"F# minor"``; None stays None; anything else is a one-line error."""
+    if text is None:
+        return None
+    from latentaudio.data.theory import Key
+    from latentaudio.errors import LatentAudioError
+
+    try:
+        return Key.parse(text).name
+    except ValueError as error:
+        raise LatentAudioError(str(error)) from None
