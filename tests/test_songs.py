@@ -1,5 +1,7 @@
 """Songs with sung vocals: structure, lyrics and word timing, and a voice where words are."""
 
+import itertools
+
 import numpy as np
 
 from latentaudio.audio import SAMPLE_RATE
@@ -16,13 +18,21 @@ def test_structure_fills_the_song_and_ends_with_an_outro():
 
 
 def test_lyrics_and_words_line_up():
-    song = songs.compose_song(np.random.default_rng(3), 24.0)
+    song = songs.compose_song(np.random.default_rng(3), 24.0, bpm=120)  # verse and chorus
     assert song.words and all(0 <= w.start < w.end <= 24.0 for w in song.words)
     lyrics = song.lyrics
     assert lyrics.startswith("[") and all(f"[{w.section}]" in lyrics for w in song.words)
-    choruses = [w.word for w in song.words if w.section == "chorus"]
-    if choruses:  # the hook comes back
-        assert len(set(choruses)) <= 8
+    lines: dict[int, list] = {}
+    for word in song.words:
+        lines.setdefault(word.line, []).append(word)
+    text = [line for line in lyrics.splitlines() if not line.startswith("[")]
+    assert text == [" ".join(w.word for w in line) for line in lines.values()]
+    assert all(w.start < v.start for line in lines.values() for w, v in itertools.pairwise(line))
+    bar = 240.0 / song.bed.bpm
+    assert all(line[-1].end - line[0].start <= bar + 1e-6 for line in lines.values())
+    choruses = {" ".join(w.word for w in line) for line in lines.values()
+                if line[0].section == "chorus"}
+    assert any(w.section == "chorus" for w in song.words) and len(choruses) == 2  # the hook
     middle = song.words[len(song.words) // 2]
     excerpt = songs.words_between([w.__dict__ for w in song.words], middle.start - 0.01,
                                   middle.end)
@@ -40,6 +50,21 @@ def test_the_voice_sings_where_the_words_are():
     assert np.sqrt(np.mean(vocals[sung] ** 2)) > 0.01
     mix = songs.render_song(song)
     assert mix.shape[0] == 2 and abs(mix.shape[1] - len(vocals)) <= SAMPLE_RATE
+
+
+def test_lines_are_sentences_of_the_grammar():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        line = songs.make_line(rng)
+        assert 3 <= len(line) <= 7 and all(word.isalpha() for word in line)
+
+
+def test_a_line_is_sung_for_its_length_on_its_notes():
+    for voice, notes in (("en-us", [48, 50, 52, 50, 48]), ("en-us+f3", [60, 62, 64, 65, 67])):
+        audio = songs.sing_line("we run through the night".split(), notes, 1.6, voice)
+        assert audio.shape == (int(1.6 * SAMPLE_RATE),)
+        sung = songs._median_pitch(audio)
+        assert abs(12 * np.log2(sung / songs._hz(float(np.median(notes))))) < 1.0
 
 
 def test_dataset_crops_carry_the_lyrics_sung_in_them(tmp_path):

@@ -139,14 +139,14 @@ def _run_song(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:
     path = save_audio(out / "audio" / "songs" / f"{clip_id}.flac", audio)
     bed = song.bed
     words = [{"start": round(w.start, 4), "end": round(w.end, 4), "word": w.word,
-              "pitch": w.pitch, "section": w.section} for w in song.words]
+              "pitch": w.pitch, "section": w.section, "line": w.line} for w in song.words]
     return [Clip(clip_id, str(path.relative_to(out)), caption, tags, "songs", "CC-BY-4.0",
                  seconds, "train", kind="music", category="song", group=job.group,
                  bpm=bed.bpm, key=bed.key.name, instruments=[*bed.instruments, "vocals"],
                  genre=bed.genre.name,
                  extra={"lyrics": song.lyrics, "words": words,
                         "sections": [[n, round(a, 4), round(b, 4)] for n, a, b in song.sections],
-                        "soundfont": find_soundfont().name, "voice": "espeak-ng en-us"})]
+                        "soundfont": find_soundfont().name, "voice": f"espeak-ng {song.voice}"})]
 
 
 def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:

@@ -1,15 +1,23 @@
-"""Songs with sung vocals, made here: espeak-ng sings a melody over a FluidSynth band.
+"""Songs with sung vocals, made here: espeak-ng sings lyric lines over a FluidSynth band.
 
 No song data set with vocals can be downloaded, and no singing synthesiser ships in the package
 registries, so the corpus makes its own, crude but exactly labelled: a structure
-(intro-verse-chorus-...-outro), lyrics drawn from a bank of one-syllable words (a chorus repeats
-its hook), one word per quarter note on a melody of chord tones, and each word spoken by
-espeak-ng (Debian's ``espeak-ng``), pitch-shifted onto its note and time-stretched to its length
-(pedalboard's ``PitchShift`` and ``time_stretch``), then mixed over a bed from
-:mod:`latentaudio.data.music` in the same key and tempo (its lead line left out for the voice).
+(intro-verse-chorus-...-outro), lyrics of short English sentences from a small grammar (a chorus
+repeats its two-line hook), one line per bar on a melody of scale tones, and each line sung by
+espeak-ng (Debian's ``espeak-ng``) as one utterance: its words on their notes through SSML
+``<prosody pitch>``, the speaking rate set so the line fills its bar, the rest of the pitch and
+length put right with pedalboard's ``PitchShift`` and ``time_stretch``. The band comes from
+:mod:`latentaudio.data.music` in the same key and tempo, its lead line left out for the voice.
 
-Every word's time, pitch and section is kept, so a crop of the song knows exactly what is sung
-in it (:func:`words_between`).
+Whole lines, not words one by one: Whisper tiny.en understood none of the words of the first
+version (espeak-ng words shifted up to two octaves onto single notes: WER 1.0 in the mix) and
+about half of these (``benchmarks/RESULTS.md``), and a model can only learn to sing words that
+can be heard.
+
+Every word's time, note, line and section is kept, so a crop of the song knows what is sung in
+it (:func:`words_between`). Word times inside a line are shared out by the words' lengths in
+letters: espeak-ng's own word boundaries are not exposed by its command line, so they are close,
+not exact.
 """
 
 from __future__ import annotations
@@ -26,17 +34,37 @@ from latentaudio.data import music
 from latentaudio.data.theory import Key
 from latentaudio.errors import MissingDependencyError
 
-WORDS = (
-    "love light night sky rain fire heart home road dream sun moon day time free sea star run "
-    "fly stay go know glow slow blue true new sing dance hold fall rise shine cold warm wild "
-    "song sound wave town world mind soul hand eyes way gold stone tide wind snow bright dark "
-    "far near high low deep long young old sweet red green fast still wake sleep call hear "
-    "see feel turn burn learn move breathe hope life heat beat street lane bay hill field "
-    "spring fall dawn dusk blaze flame bloom tree leaf bird wing song lines"
-).split()
+# A small grammar of sung lines: every slot is filled from its word list.
+LINES = (
+    "{who} {go} through the {place}", "{who} {go} in the {weather}", "the {thing} is {like}",
+    "{hold} my {part} and {stay}", "{like} {thing} in the {place}", "{who} can {see} the {thing}",
+    "under the {like} {thing}", "{who} will {go} {away}", "all the {things} are {like}",
+    "{who} {see} the {thing} {away}", "{hold} on to the {thing}",
+    "the {weather} {falls} on the {place}", "{who} {go} and {who} {stay}",
+    "{like} and {like} in the {place}", "take me to the {place}",
+)
+SLOTS = {
+    "who": "we I you they".split(),
+    "go": "run fly walk dance ride drive sing dream fall rise".split(),
+    "place": "night town road sky sea street hills city dark light".split(),
+    "weather": "rain snow wind sun storm".split(),
+    "thing": "light fire moon sun sky road heart sea stars dream song".split(),
+    "things": "lights stars roads dreams songs hearts".split(),
+    "like": "cold warm wild bright dark still high low blue gold young free".split(),
+    "hold": "hold take give".split(),
+    "part": "hand heart soul".split(),
+    "stay": "stay go run sing wait".split(),
+    "see": "see feel hear find".split(),
+    "away": "away tonight again alone".split(),
+    "falls": "falls comes shines blows".split(),
+}
 SECTION_BARS = {"intro": 2, "verse": 4, "chorus": 4, "bridge": 2, "outro": 2}
 SUNG = ("verse", "chorus", "bridge")
-VOCAL_GAIN_DB = -4.0  # the voice sits just under the band's peak level
+# espeak-ng voice -> the MIDI note its melodies centre on (near its own speaking pitch: every
+# semitone pedalboard shifts costs intelligibility)
+VOICES = {"en-us": 48, "en-us+m3": 48, "en-us+f3": 60}
+LINE_FILL = 0.85  # a line is sung over this share of its bar; the rest is a breath
+VOCAL_GAIN_DB = 3.0  # the voice's loudness over the band's, both while sounding
 
 
 @dataclass(frozen=True)
@@ -44,8 +72,9 @@ class SungWord:
     start: float  # seconds
     end: float
     word: str
-    pitch: int  # MIDI
+    pitch: int  # MIDI: the note the word is sung on (espeak-ng's intonation rides on it)
     section: str
+    line: int = 0  # words of one line are sung as one utterance
 
 
 @dataclass
@@ -54,57 +83,84 @@ class Song:
     words: list[SungWord]
     sections: list[tuple[str, float, float]]  # (name, start, end) seconds
     seconds: float
+    voice: str = "en-us"
 
     @property
     def lyrics(self) -> str:
-        """The lyrics with [section] markers, one bar per line."""
-        out, last_section, line, line_bar = [], None, [], None
-        bar = 240.0 / self.bed.bpm
+        """The lyrics with [section] markers, one sung line per text line."""
+        out, last_section, last_line = [], None, None
         for word in self.words:
-            index = int((word.start + 1e-6) // bar)
-            if word.section != last_section or index != line_bar:
-                if line:
-                    out.append(" ".join(line))
-                line = []
-                if word.section != last_section:
-                    out.append(f"[{word.section}]")
-                    last_section = word.section
-                line_bar = index
-            line.append(word.word)
-        if line:
-            out.append(" ".join(line))
+            if word.section != last_section:
+                out.append(f"[{word.section}]")
+                last_section, last_line = word.section, None
+            if word.line != last_line:
+                out.append(word.word)
+                last_line = word.line
+            else:
+                out[-1] += " " + word.word
         return "\n".join(out)
+
+
+def make_line(rng: np.random.Generator) -> list[str]:
+    """One lyric line: a template of :data:`LINES` with its slots filled."""
+    template = str(rng.choice(LINES))
+    return template.format_map(_Slots(rng)).split()
+
+
+class _Slots(dict):
+    def __init__(self, rng: np.random.Generator):
+        super().__init__()
+        self.rng = rng
+
+    def __missing__(self, slot: str) -> str:
+        return str(self.rng.choice(SLOTS[slot]))
 
 
 def compose_song(rng: np.random.Generator, seconds: float, genre: music.Genre | None = None,
                  key: Key | None = None, bpm: int | None = None) -> Song:
-    """A song of ``seconds``: sections in the usual order, a hook for the chorus, lyrics and a
-    vocal melody of chord tones; unspecified labels are drawn from ``rng``."""
+    """A song of ``seconds``: sections in the usual order, a two-line hook for the chorus, one
+    lyric line per bar on a stepwise melody of scale tones; unspecified labels are drawn from
+    ``rng``."""
     bed = music.compose_bed(rng, seconds, genre=genre, key=key, bpm=bpm)
     bed = music.Bed([n for n in bed.notes if n.channel != music.LEAD],
                     {ch: p for ch, p in bed.programs.items() if ch != music.LEAD},
                     bed.genre, bed.key, bed.bpm, bed.mood, bed.noun)
+    voice = str(rng.choice(list(VOICES)))
     bar = 240.0 / bed.bpm
-    beat = bar / 4
-    hook = [list(rng.choice(WORDS, size=4)) for _ in range(2)]
-    words, sections, at = [], [], 0.0
+    hook = [make_line(rng) for _ in range(2)]
+    words, sections, at, line_index = [], [], 0.0, 0
     for name, bars in plan_structure(int(np.ceil(seconds / bar - 1e-6))):
         end = min(seconds, at + bars * bar)
         sections.append((name, at, end))
         if name in SUNG:
             for line in range(bars):
-                lyric = (hook[line % 2] if name == "chorus"
-                         else list(rng.choice(WORDS, size=4)))
-                degree = int(rng.integers(0, 7))
-                for step, word in enumerate(lyric):
-                    start = at + line * bar + step * beat
-                    if start + 0.6 * beat > seconds:
-                        break
-                    offset = int(rng.choice([0, 2, 4, 2, 0, -3, 7]))
-                    pitch = bed.key.pitch(degree + offset, octave=4)
-                    words.append(SungWord(start, start + 0.9 * beat, str(word), pitch, name))
+                start = at + line * bar
+                if start + 0.5 * bar > seconds:
+                    break
+                lyric = hook[line % 2] if name == "chorus" else make_line(rng)
+                notes = _melody(rng, bed.key, len(lyric), VOICES[voice])
+                length = min(LINE_FILL * bar, seconds - start)
+                weights = np.array([len(word) + 1.0 for word in lyric])
+                edges = start + length * np.concatenate([[0], np.cumsum(weights)]) / weights.sum()
+                words += [SungWord(float(edges[i]), float(edges[i + 1]), word, notes[i], name,
+                                   line_index) for i, word in enumerate(lyric)]
+                line_index += 1
         at = end
-    return Song(bed, words, sections, seconds)
+    return Song(bed, words, sections, seconds, voice)
+
+
+def _melody(rng: np.random.Generator, key: Key, count: int, centre: int) -> list[int]:
+    """``count`` notes of the key moving by step or a third within a sixth of ``centre`` (MIDI),
+    ending on a chord tone."""
+    tonic = min((key.pitch(0, octave) for octave in range(1, 7)), key=lambda p: abs(p - centre))
+    octave = tonic // 12 - 1
+    degree, notes = int(rng.choice([0, 2, 4])), []
+    for i in range(count):
+        if i == count - 1:
+            degree = min((-3, 0, 2, 4), key=lambda d: abs(d - degree))
+        notes.append(key.pitch(degree, octave=octave))
+        degree = int(np.clip(degree + rng.choice([-2, -1, 1, 2]), -4, 4))
+    return notes
 
 
 def plan_structure(bars: int) -> list[tuple[str, int]]:
@@ -137,77 +193,123 @@ def describe_song(song: Song, rng: np.random.Generator) -> tuple[str, list[str]]
     return caption, [bed.genre.name, bed.mood, "vocals", "song", bed.key.name, f"{bed.bpm} bpm"]
 
 
-def speak(word: str, voice: str = "en-us") -> np.ndarray:
-    """espeak-ng's rendering of one word, mono float32 at 44.1 kHz, silence trimmed."""
+
+def speak(text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50,
+          ssml: bool = False) -> np.ndarray:
+    """espeak-ng's rendering of ``text`` (SSML when ``ssml``) at ``rate`` words a minute and
+    base ``pitch`` (0-99), mono float32 at 44.1 kHz, silence trimmed."""
     import soundfile as sf
     import soxr
 
     if shutil.which("espeak-ng") is None:
         raise MissingDependencyError("espeak-ng is missing: apt-get install espeak-ng "
                                      "(./setup.sh does)")
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", word],
+    command = ["espeak-ng", "-v", voice, "-s", str(int(rate)), "-p", str(int(pitch)), "--stdout"]
+    wav = subprocess.run([*command, *(["-m"] if ssml else []), text],
                          capture_output=True, check=True).stdout
-    audio, rate = sf.read(io.BytesIO(wav), dtype="float32")
-    audio = soxr.resample(audio, rate, SAMPLE_RATE)
-    loud = np.flatnonzero(np.abs(audio) > 0.02 * np.abs(audio).max())
+    audio, source_rate = sf.read(io.BytesIO(wav), dtype="float32")
+    audio = soxr.resample(audio, source_rate, SAMPLE_RATE)
+    loud = np.flatnonzero(np.abs(audio) > 0.02 * np.abs(audio).max(initial=1e-9))
     return audio[loud[0]: loud[-1] + 1] if len(loud) else audio
 
 
 def _median_pitch(audio: np.ndarray) -> float | None:
     import librosa
 
-    f0 = librosa.yin(audio, fmin=60, fmax=500, sr=SAMPLE_RATE, frame_length=2048)
-    f0 = f0[(f0 > 60) & (f0 < 500)]
+    f0 = librosa.yin(audio, fmin=60, fmax=600, sr=SAMPLE_RATE, frame_length=2048)
+    f0 = f0[(f0 > 60) & (f0 < 600)]
     return float(np.median(f0)) if len(f0) else None
 
 
-def sing(song: Song, voice: str = "en-us") -> np.ndarray:
-    """The vocal track, mono ``(samples,)``: each word on its note and for its length."""
+def _hz(midi: float) -> float:
+    return 440.0 * 2 ** ((midi - 69) / 12)
+
+
+def _line_ssml(words: list[str], notes: list[int]) -> str:
+    """The line as SSML, each word's pitch relative to the line's middle note. espeak-ng follows
+    relative pitch only about three quarters of the way (measured: +100% gave 1.78x), hence 1.3."""
+    centre = float(np.mean(notes))
+    parts = [f'<prosody pitch="{100 * (2 ** (1.3 * (note - centre) / 12) - 1):+.0f}%">{word}'
+             "</prosody>" for word, note in zip(words, notes, strict=True)]
+    return "<speak>" + " ".join(parts) + "</speak>"
+
+
+def sing_line(words: list[str], notes: list[int], seconds: float,
+              voice: str = "en-us") -> np.ndarray:
+    """One line sung as one utterance: ``seconds`` long (mono), its middle on the notes' middle.
+
+    A first rendering at espeak-ng's defaults measures the voice; the second sets the speaking
+    rate (80-320 words a minute) and base pitch so that little is left for pedalboard to stretch
+    and shift, which is what costs intelligibility."""
     import pedalboard
 
+    length = max(1, int(seconds * SAMPLE_RATE))
+    text = _line_ssml(words, notes)
+    target = _hz(float(np.median(notes)))
+    probe = speak(text, voice, ssml=True)
+    measured = _median_pitch(probe)
+    rate = float(np.clip(150 * len(probe) / length, 80, 320))
+    # about five steps of espeak-ng's 0-99 pitch per semitone (measured: 50 -> 89 Hz, 80 -> 125)
+    semitones = 12 * np.log2(target / measured) if measured else 0.0
+    pitch = float(np.clip(50 + 5 * semitones, 0, 99))
+    audio = speak(text, voice, rate=rate, pitch=pitch, ssml=True)
+    measured = _median_pitch(audio)
+    shift = float(np.clip(12 * np.log2(target / measured), -12, 12)) if measured else 0.0
+    if abs(shift) > 0.3:
+        audio = pedalboard.PitchShift(semitones=shift)(audio[None], SAMPLE_RATE)[0]
+    stretch = len(audio) / length
+    if abs(stretch - 1) > 0.03:
+        audio = pedalboard.time_stretch(audio[None], SAMPLE_RATE,
+                                        float(np.clip(stretch, 0.5, 2.0)))[0]
+    audio = np.pad(audio[:length], (0, max(0, length - len(audio)))).astype(np.float32)
+    fade = min(length // 4, int(0.02 * SAMPLE_RATE))
+    if fade:
+        audio[:fade] *= np.linspace(0, 1, fade, dtype=np.float32)
+        audio[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+    return audio
+
+
+def sing(song: Song) -> np.ndarray:
+    """The vocal track, mono ``(samples,)``: each line over its words' span."""
     track = np.zeros(int(song.seconds * SAMPLE_RATE) + SAMPLE_RATE, dtype=np.float32)
-    spoken_words: dict[str, tuple[np.ndarray, float | None]] = {}
-    notes: dict[tuple[str, int, int], np.ndarray] = {}  # a chorus sings the same notes again
+    lines: dict[int, list[SungWord]] = {}
     for word in song.words:
-        length = int((word.end - word.start) * SAMPLE_RATE)
-        key = (word.word, word.pitch, length)
-        if key not in notes:
-            if word.word not in spoken_words:
-                spoken = speak(word.word, voice)
-                spoken_words[word.word] = (spoken, _median_pitch(spoken))
-            audio, pitch = spoken_words[word.word]
-            if pitch:
-                target = 440.0 * 2 ** ((word.pitch - 69) / 12)
-                shift = float(np.clip(12 * np.log2(target / pitch), -24, 24))
-                audio = pedalboard.PitchShift(semitones=shift)(audio[None], SAMPLE_RATE)[0]
-            stretch = len(audio) / max(length, 1)
-            if 0.25 < stretch < 4:
-                audio = pedalboard.time_stretch(audio[None], SAMPLE_RATE, stretch)[0]
-            audio = audio[:length].copy()
-            fade = min(len(audio) // 4, int(0.02 * SAMPLE_RATE))
-            if fade:
-                audio[:fade] *= np.linspace(0, 1, fade)
-                audio[-fade:] *= np.linspace(1, 0, fade)
-            notes[key] = audio
-        audio = notes[key]
-        start = int(word.start * SAMPLE_RATE)
-        track[start: start + len(audio)] += audio[: len(track) - start]
+        lines.setdefault(word.line, []).append(word)
+    sung: dict[tuple, np.ndarray] = {}  # a chorus sings the same line on the same notes again
+    for line in lines.values():
+        start, end = line[0].start, line[-1].end
+        key = (tuple(w.word for w in line), tuple(w.pitch for w in line), round(end - start, 4))
+        if key not in sung:
+            sung[key] = sing_line(list(key[0]), list(key[1]), end - start, song.voice)
+        audio = sung[key]
+        at = int(start * SAMPLE_RATE)
+        track[at: at + len(audio)] += audio[: len(track) - at]
     return track[: int(song.seconds * SAMPLE_RATE)]
 
 
-def render_song(song: Song, voice: str = "en-us") -> np.ndarray:
+def render_song(song: Song) -> np.ndarray:
     """Band and voice mixed, stereo ``(2, samples)``; the voice centred with a little room."""
     import pedalboard
 
     band = music.render_bed(song.bed, song.seconds)
-    vocals = sing(song, voice)
+    vocals = sing(song)
     vocals = pedalboard.Pedalboard([pedalboard.Reverb(room_size=0.3, wet_level=0.15)])(
         vocals[None], SAMPLE_RATE)[0]
-    peak_band, peak_voice = float(np.abs(band).max()), float(np.abs(vocals).max())
-    if peak_voice > 0 and peak_band > 0:
-        vocals = vocals * (peak_band / peak_voice) * 10 ** (VOCAL_GAIN_DB / 20)
+    band_rms, voice_rms = _rms(band), _rms(vocals)
+    if band_rms > 0 and voice_rms > 0:
+        vocals = vocals * (band_rms / voice_rms) * 10 ** (VOCAL_GAIN_DB / 20)
     samples = min(band.shape[1], len(vocals))
     return (band[:, :samples] + vocals[None, :samples]).astype(np.float32)
+
+
+def _rms(audio: np.ndarray) -> float:
+    """Root mean square over the loud part (frames above -40 dB of the peak): the level while
+    sounding, so that a voice with rests and a band that plays through compare fairly."""
+    mono = np.abs(audio).mean(axis=0) if audio.ndim == 2 else np.abs(audio)
+    frames = mono[: len(mono) // 2048 * 2048].reshape(-1, 2048)
+    power = (frames ** 2).mean(axis=1)
+    loud = power[power > power.max(initial=0) * 1e-4]
+    return float(np.sqrt(loud.mean())) if len(loud) else 0.0
 
 
 def words_between(words: list[dict] | list[SungWord], start: float, end: float) -> str:
