@@ -1,5 +1,7 @@
 """The training dataset: crops, padding masks, timing labels, gain, feature cache."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -78,3 +80,10 @@ def test_feature_cache_computes_once(clips, tmp_path):
     assert len(calls) == 1  # second read came from disk
     short = data[1]
     assert short["mask"].sum() == mel.config.num_frames(22_050)
+    # a corpus rebuilt at the same path: the cached features are stale, computed again
+    before = len(calls)
+    path = clips[0].resolve(tmp_path)
+    save_audio(path, np.zeros((2, 44_100), np.float32))
+    os.utime(path, ns=(0, 1))
+    assert not torch.equal(data[0]["features"], item["features"])
+    assert len(calls) == before + 1

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch.utils.data import Dataset
 
 from latentaudio.audio import SAMPLE_RATE, load_audio
@@ -30,7 +31,9 @@ class FeatureCache:
 
     ``transform`` maps audio ``(2, samples)`` to ``(..., frames)`` at ``frames_per_second``,
     or, with ``per_clip``, to one value for the whole clip (never cropped); ``name`` identifies
-    the transform (change it when the transform changes).
+    the transform (change it when the transform changes). Each file records the size and
+    modification time of the audio it came from, so a corpus rebuilt at the same path is
+    computed again rather than read stale.
     """
 
     transform: Callable[[torch.Tensor], torch.Tensor]
@@ -40,16 +43,21 @@ class FeatureCache:
     per_clip: bool = False
 
     def get(self, clip: Clip, root: Path) -> torch.Tensor:
-        key = hashlib.sha1(f"{self.name}:{clip.resolve(root)}".encode()).hexdigest()[:20]
+        source = clip.resolve(root)
+        key = hashlib.sha1(f"{self.name}:{source}".encode()).hexdigest()[:20]
         path = Path(self.directory) / f"{clip.id.replace('/', '_')}-{key}.safetensors"
+        stat = source.stat()
+        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
         if path.is_file():
-            return load_file(path)["features"]
-        audio = torch.from_numpy(load_audio(clip.resolve(root)))
+            with safe_open(path, "pt") as cached:
+                if (cached.metadata() or {}).get("source") == stamp:
+                    return cached.get_tensor("features")
+        audio = torch.from_numpy(load_audio(source))
         with torch.no_grad():
             features = self.transform(audio).contiguous()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        save_file({"features": features}, str(tmp))
+        save_file({"features": features}, str(tmp), metadata={"source": stamp})
         os.replace(tmp, path)
         return features
 
