@@ -86,18 +86,22 @@ class Song:
     voice: str = "en-us"
 
     @property
+    def lines(self) -> list[list[SungWord]]:
+        """The sung lines in order, each the words sung as one utterance."""
+        grouped: dict[int, list[SungWord]] = {}
+        for word in self.words:
+            grouped.setdefault(word.line, []).append(word)
+        return list(grouped.values())
+
+    @property
     def lyrics(self) -> str:
         """The lyrics with [section] markers, one sung line per text line."""
-        out, last_section, last_line = [], None, None
-        for word in self.words:
-            if word.section != last_section:
-                out.append(f"[{word.section}]")
-                last_section, last_line = word.section, None
-            if word.line != last_line:
-                out.append(word.word)
-                last_line = word.line
-            else:
-                out[-1] += " " + word.word
+        out, section = [], None
+        for line in self.lines:
+            if line[0].section != section:
+                section = line[0].section
+                out.append(f"[{section}]")
+            out.append(" ".join(word.word for word in line))
         return "\n".join(out)
 
 
@@ -193,7 +197,6 @@ def describe_song(song: Song, rng: np.random.Generator) -> tuple[str, list[str]]
     return caption, [bed.genre.name, bed.mood, "vocals", "song", bed.key.name, f"{bed.bpm} bpm"]
 
 
-
 def speak(text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50,
           ssml: bool = False) -> np.ndarray:
     """espeak-ng's rendering of ``text`` (SSML when ``ssml``) at ``rate`` words a minute and
@@ -272,11 +275,8 @@ def sing_line(words: list[str], notes: list[int], seconds: float,
 def sing(song: Song) -> np.ndarray:
     """The vocal track, mono ``(samples,)``: each line over its words' span."""
     track = np.zeros(int(song.seconds * SAMPLE_RATE) + SAMPLE_RATE, dtype=np.float32)
-    lines: dict[int, list[SungWord]] = {}
-    for word in song.words:
-        lines.setdefault(word.line, []).append(word)
     sung: dict[tuple, np.ndarray] = {}  # a chorus sings the same line on the same notes again
-    for line in lines.values():
+    for line in song.lines:
         start, end = line[0].start, line[-1].end
         key = (tuple(w.word for w in line), tuple(w.pitch for w in line), round(end - start, 4))
         if key not in sung:

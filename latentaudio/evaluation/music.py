@@ -26,12 +26,23 @@ def _mono(audio: np.ndarray) -> np.ndarray:
 
 def estimate_tempo(audio: np.ndarray, sample_rate: int, prior_bpm: float = 120.0) -> float:
     """Beats per minute of ``audio`` ``(channels, samples)`` or ``(samples,)``; 0 if silent."""
+    envelope = _onset_envelope(audio, sample_rate)
+    return 0.0 if envelope is None else _lag_tempo(envelope, sample_rate, prior_bpm)
+
+
+def _onset_envelope(audio: np.ndarray, sample_rate: int) -> np.ndarray | None:
+    """librosa's onset strength at hop 512; None if the audio is silent."""
     import librosa
 
     mono = _mono(audio)
     if not np.any(np.abs(mono) > 1e-6):
-        return 0.0
-    envelope = librosa.onset.onset_strength(y=mono, sr=sample_rate, hop_length=512)
+        return None
+    return librosa.onset.onset_strength(y=mono, sr=sample_rate, hop_length=512)
+
+
+def _lag_tempo(envelope: np.ndarray, sample_rate: int, prior_bpm: float) -> float:
+    import librosa
+
     tempo = librosa.feature.tempo(onset_envelope=envelope, sr=sample_rate, hop_length=512,
                                   start_bpm=prior_bpm)
     return float(np.atleast_1d(tempo)[0])
@@ -44,10 +55,10 @@ def beat_tempo(audio: np.ndarray, sample_rate: int, prior_bpm: float = 120.0) ->
     FluidSynth song at 120 bpm reads 119.98-120.01 in every 30 s window. 0 if silent."""
     import librosa
 
-    first = estimate_tempo(audio, sample_rate, prior_bpm)
-    if first <= 0:
+    envelope = _onset_envelope(audio, sample_rate)
+    if envelope is None:
         return 0.0
-    envelope = librosa.onset.onset_strength(y=_mono(audio), sr=sample_rate, hop_length=512)
+    first = _lag_tempo(envelope, sample_rate, prior_bpm)
     _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=sample_rate, hop_length=512,
                                        bpm=first, units="time")
     if len(beats) < 8:
