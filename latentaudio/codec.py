@@ -1,9 +1,9 @@
 """The latent codec: waveform <-> scaled latents, shared by every generator.
 
 encode: waveform -> stereo log-mel -> VAE posterior mean -> x scaling_factor
-decode: latents / scaling_factor -> VAE decoder -> log-mel -> vocoder (or Griffin-Lim) -> waveform
+decode: latents / scaling_factor -> VAE decoder -> log-mel -> a decoder (DECODERS) -> waveform
 
-Nothing here knows about diffusion or tokens; both generators decode through this.
+The decoders (hybrid, vocoder, griffin-lim) are described in :mod:`latentaudio.decoders`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,14 @@ from pathlib import Path
 
 import torch
 
+from latentaudio.decoders import (
+    DEFAULT_DECODER,
+    GRIFFIN_LIM_ITERATIONS,
+    HYBRID_ITERATIONS,
+    check_decoder_name,
+)
 from latentaudio.errors import LatentAudioError
-from latentaudio.mel import MelConfig, MelSpectrogram, griffin_lim
+from latentaudio.mel import MelConfig, MelSpectrogram, griffin_lim, phase_retrieval
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
 
@@ -44,9 +50,13 @@ def component_folder(folder: str | os.PathLike) -> Path:
 
 
 class LatentCodec:
-    """A mel front end, a mel-VAE and a vocoder (None: Griffin-Lim) that agree on the mel."""
+    """A mel front end, a mel-VAE and a vocoder (None: Griffin-Lim only) that agree on the mel.
 
-    def __init__(self, vae: MelVAE, vocoder: Vocoder | None = None) -> None:
+    ``decoder`` is the default way :meth:`vocode` turns log-mel into audio (``DECODERS``).
+    """
+
+    def __init__(self, vae: MelVAE, vocoder: Vocoder | None = None,
+                 decoder: str | None = None) -> None:
         self.vae = vae
         self.vocoder = vocoder
         mel_config = MelConfig(sample_rate=vae.config.sample_rate, hop_length=vae.config.hop_length,
@@ -55,15 +65,26 @@ class LatentCodec:
         if vocoder is not None and (vocoder.config.n_mels, vocoder.config.hop_length) != (
                 mel_config.n_mels, mel_config.hop_length):
             raise ValueError("the vocoder and the VAE were trained on different mel settings")
+        self.decoder = self.check_decoder(decoder)
+
+    def check_decoder(self, decoder: str | None) -> str:
+        """``decoder`` if this codec can use it (None: the default), else a one-line error."""
+        if check_decoder_name(decoder) is None:
+            return DEFAULT_DECODER if self.vocoder is not None else "griffin-lim"
+        if decoder != "griffin-lim" and self.vocoder is None:
+            raise LatentAudioError(f"the {decoder!r} decoder needs a vocoder and this model has "
+                                   "none: use --decoder griffin-lim")
+        return decoder
 
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike = DEFAULT_MODEL, *,
-                        griffin_lim_only: bool = False) -> LatentCodec:
+                        griffin_lim_only: bool = False, decoder: str | None = None
+                        ) -> LatentCodec:
         """Load ``folder/vae`` and ``folder/vocoder`` (fp16 on disk, fp32 in memory)."""
         folder = Path(folder)
         vae = load_component(MelVAE, folder / "vae")
         vocoder = None if griffin_lim_only else load_component(Vocoder, folder / "vocoder")
-        return cls(vae, vocoder)
+        return cls(vae, vocoder, decoder)
 
     @property
     def sample_rate(self) -> int:
@@ -82,16 +103,26 @@ class LatentCodec:
         return self.vae.decode(latents / self.vae.config.scaling_factor, frames=frames)
 
     @torch.no_grad()
-    def vocode(self, log_mel: torch.Tensor, samples: int) -> torch.Tensor:
-        """Log-mel -> waveform ``(B, 2, samples)`` with the vocoder, else Griffin-Lim."""
-        if self.vocoder is None:
-            return griffin_lim(log_mel, self.mel, length=samples)
-        return self.vocoder(log_mel.to(self.vocoder.dtype), length=samples).float()
+    def vocode(self, log_mel: torch.Tensor, samples: int, decoder: str | None = None
+               ) -> torch.Tensor:
+        """Log-mel ``(B, 2, n_mels, frames)`` -> waveform ``(B, 2, samples)`` with ``decoder``
+        (default: the codec's). Deterministic: Griffin-Lim's random start is seeded."""
+        decoder = self.decoder if decoder is None else self.check_decoder(decoder)
+        if decoder == "griffin-lim":
+            return griffin_lim(log_mel, self.mel, n_iter=GRIFFIN_LIM_ITERATIONS, length=samples)
+        if decoder == "vocoder":
+            return self.vocoder(log_mel.to(self.vocoder.dtype), length=samples).float()
+        batch, channels, n_mels, frames = log_mel.shape
+        spectrum = self.vocoder.spectrum(
+            log_mel.reshape(batch * channels, n_mels, frames).to(self.vocoder.dtype))
+        magnitude = spectrum.abs().float().reshape(batch, channels, -1, frames)
+        return phase_retrieval(magnitude, self.mel, n_iter=HYBRID_ITERATIONS, length=samples)
 
-    def decode(self, latents: torch.Tensor, samples: int) -> torch.Tensor:
+    def decode(self, latents: torch.Tensor, samples: int, decoder: str | None = None
+               ) -> torch.Tensor:
         """Scaled latents -> waveform ``(B, 2, samples)``."""
-        return self.vocode(self.decode_mel(latents, samples), samples)
+        return self.vocode(self.decode_mel(latents, samples), samples, decoder)
 
-    def reconstruct(self, wav: torch.Tensor) -> torch.Tensor:
+    def reconstruct(self, wav: torch.Tensor, decoder: str | None = None) -> torch.Tensor:
         """The full round trip: encode then decode, same length."""
-        return self.decode(self.encode(wav), wav.shape[-1])
+        return self.decode(self.encode(wav), wav.shape[-1], decoder)

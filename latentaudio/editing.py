@@ -93,8 +93,10 @@ class Editor:
 
     def __init__(self, pipe, watermark: WatermarkConfig | None = DEFAULT_WATERMARK,
                  safety_check: bool = True,
-                 callback: Callable[[int, int], None] | None = None) -> None:
+                 callback: Callable[[int, int], None] | None = None,
+                 decoder: str | None = None) -> None:
         self.pipe = pipe
+        self.decoder = pipe.codec.check_decoder(decoder)  # latentaudio.decoders.DECODERS
         self.callback = callback  # (done, total) after each denoising step of an operation
         self.safety_check = safety_check  # refuse prompts naming living artists
         self.codec = pipe.codec
@@ -175,7 +177,7 @@ class Editor:
                                 negative_condition, steps, guidance, progress, start=strength,
                                 start_latents=latents)
         with torch.no_grad():
-            out = self.codec.decode(latents, samples)[0].numpy()
+            out = self.codec.decode(latents, samples, self.decoder)[0].numpy()
         target = loudness(audio, self.rate)
         config = MasteringConfig(target_lufs=target if np.isfinite(target) else -14.0,
                                  watermark=self.watermark)
@@ -208,7 +210,7 @@ class Editor:
                                           negative_condition, steps, guidance, progress,
                                           known=latents, known_mask=known)
         with torch.no_grad():
-            generated = self.codec.decode(generated_latents, samples)[0].numpy()
+            generated = self.codec.decode(generated_latents, samples, self.decoder)[0].numpy()
         # Level: the generated clip's RMS outside the region onto the input's there.
         outside = np.ones(samples, dtype=bool)
         outside[max(0, first - fade): last + fade] = False
@@ -258,7 +260,8 @@ class Editor:
                                 known_mask=mask, callback=self._window_callback(index, windows))
             latents = torch.cat([latents, new[..., known_frames:]], dim=-1)
         with torch.no_grad():
-            generated = self.codec.decode(latents[..., :needed], samples)[0].numpy()
+            generated = self.codec.decode(latents[..., :needed], samples,
+                                          self.decoder)[0].numpy()
         # Level: the decoded copy of the input's last seconds onto the input itself.
         span = slice(max(0, have - round(CONTEXT_SECONDS * self.rate)), have)
         generated = _match_rms(generated, audio, span)
@@ -300,7 +303,7 @@ class Editor:
                            mastering=MasteringConfig(target_lufs=lufs, fade_in_seconds=0.0,
                                                      fade_out_seconds=0.0,
                                                      watermark=self.watermark),
-                           progress=progress, callback=self.callback)
+                           progress=progress, callback=self.callback, decoder=self.decoder)
         audio = result.audios[0]
         out = audio[:, :samples].copy()
         x = np.linspace(0.0, 1.0, tail, endpoint=False, dtype=np.float64)

@@ -134,26 +134,53 @@ def griffin_lim(
 ) -> torch.Tensor:
     """Invert log-mel ``(B, C, n_mels, frames)`` to a waveform ``(B, C, samples)``.
 
-    The fast Griffin-Lim algorithm (Perraudin, Balazs & Sondergaard 2013, "A fast Griffin-Lim
-    algorithm"): Griffin & Lim's (1984) alternating projections with momentum. The mel is first
-    mapped to linear magnitude by the filterbank's pseudo-inverse. Initial phases are uniform
-    random from ``generator`` (seed 0 when none is given, so the result is deterministic).
-    ``length`` defaults to ``(frames - 1) * hop_length`` samples.
+    The mel is mapped to linear magnitude by the filterbank's pseudo-inverse, then
+    :func:`phase_retrieval` finds a phase for it. ``length`` defaults to
+    ``(frames - 1) * hop_length`` samples.
     """
     if log_mel.ndim != 4 or log_mel.shape[2] != mel.config.n_mels:
         raise ValueError(f"expected (batch, channels, {mel.config.n_mels}, frames), "
                          f"got {tuple(log_mel.shape)}")
+    batch, channels, _, frames = log_mel.shape
+    magnitude = mel.mel_to_magnitude(log_mel.reshape(batch * channels, -1, frames).float())
+    return phase_retrieval(magnitude.reshape(batch, channels, -1, frames), mel, n_iter=n_iter,
+                           momentum=momentum, length=length, generator=generator,
+                           progress=progress)
+
+
+def phase_retrieval(
+    magnitude: torch.Tensor,
+    mel: MelSpectrogram,
+    *,
+    n_iter: int = 64,
+    momentum: float = 0.99,
+    length: int | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """A waveform ``(B, C, samples)`` whose STFT magnitude approaches ``magnitude``
+    ``(B, C, n_freqs, frames)`` (linear, the front end's STFT settings).
+
+    The fast Griffin-Lim algorithm (Perraudin, Balazs & Sondergaard 2013, "A fast Griffin-Lim
+    algorithm"): Griffin & Lim's (1984) alternating projections with momentum. Initial phases
+    are uniform random from ``generator`` (seed 0 when none is given, so the result is
+    deterministic): a random start shares nothing with the frame grid, so the result carries no
+    comb of tones at the hop rate, which a phase predicted frame by frame can.
+    """
+    if magnitude.ndim != 4 or magnitude.shape[2] != mel.config.n_freqs:
+        raise ValueError(f"expected (batch, channels, {mel.config.n_freqs}, frames), "
+                         f"got {tuple(magnitude.shape)}")
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    batch, channels, _, frames = log_mel.shape
+    batch, channels, _, frames = magnitude.shape
     length = mel.config.num_samples(frames) if length is None else length
     if mel.config.num_frames(length) != frames:
         raise ValueError(f"{frames} frames cannot come from {length} samples "
                          f"(that gives {mel.config.num_frames(length)})")
     if generator is None:
-        generator = torch.Generator(device=log_mel.device).manual_seed(0)
+        generator = torch.Generator(device=magnitude.device).manual_seed(0)
 
-    magnitude = mel.mel_to_magnitude(log_mel.reshape(batch * channels, -1, frames).float())
+    magnitude = magnitude.reshape(batch * channels, -1, frames).float()
     phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device)
     angles = torch.polar(torch.ones_like(magnitude), 2 * math.pi * phase)
     previous = torch.zeros_like(angles)

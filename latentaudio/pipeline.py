@@ -118,11 +118,13 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
         safety_check: bool = True,
         progress: bool = True,
         callback: Callable[[int, int], None] | None = None,
+        decoder: str | None = None,
     ) -> GenerationOutput:
         """``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``,
         for every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that
         name living artists (:mod:`latentaudio.conditioning.safety`); turn it off for research
-        only. ``callback(done, total)`` runs after each denoising step."""
+        only. ``callback(done, total)`` runs after each denoising step. ``decoder``: how log-mel
+        becomes audio (:mod:`latentaudio.decoders`; default ``hybrid``)."""
         # 1. Check inputs.
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         melody = _references(melody, len(prompts), "melody")
@@ -135,6 +137,7 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
         if safety_check:
             for text in prompts:
                 SafetyFilter.default().check(text)
+        decoder = self.codec.check_decoder(decoder)
         if scheduler is not None and scheduler not in SCHEDULERS:
             raise LatentAudioError(f"unknown scheduler {scheduler!r}: use one of "
                                    f"{', '.join(SCHEDULERS)}")
@@ -181,7 +184,7 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
                          callback=callback)
 
         # 7. Decode: latents -> log-mel -> waveform.
-        audio = self.codec.decode(latents.float(), samples).numpy()
+        audio = self.codec.decode(latents.float(), samples, decoder).numpy()
 
         # 8. Post-process: exact length, fades, loudness, true-peak ceiling.
         mastered, reports = [], []

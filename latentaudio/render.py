@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from latentaudio.decoders import check_decoder_name
 from latentaudio.errors import LatentAudioError
 
 OPERATIONS = ("generate", "inpaint", "vary", "extend", "loop")
@@ -43,6 +44,7 @@ class Request:
     beats_per_bar: int = 4
     watermark: bool = True
     safety_filter: bool = True
+    decoder: str | None = None  # latentaudio.decoders.DECODERS; None: the model's default
 
     @classmethod
     def from_dict(cls, values: dict) -> Request:
@@ -75,6 +77,7 @@ class Request:
             SafetyFilter.default().check(self.prompt)
         if self.steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {self.steps}")
+        check_decoder_name(self.decoder)
         if self.operation in NEEDS_INPUT and input_seconds is None:
             raise LatentAudioError(f"{self.operation} needs input audio")
         if self.operation == "generate" and self.seconds is not None and not (
@@ -123,7 +126,8 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
                       negative_prompt=r.negative, num_inference_steps=r.steps,
                       guidance_scale=r.cfg, seeds=[r.seed],
                       mastering=MasteringConfig(target_lufs=r.lufs, watermark=watermark),
-                      safety_check=r.safety_filter, progress=progress, callback=callback)
+                      safety_check=r.safety_filter, progress=progress, callback=callback,
+                      decoder=r.decoder)
         clip, spec, report = result.audios[0], result.specs[0], result.mastering[0]
         details = {"operation": "generate", "lufs_target": r.lufs,
                    "lufs_measured": round(report.loudness_after, 2),
@@ -131,7 +135,7 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
         mark = report.watermark
     else:
         editor = Editor(pipe, watermark=watermark, safety_check=r.safety_filter,
-                        callback=callback)
+                        callback=callback, decoder=r.decoder)
         if r.operation == "inpaint":
             result = editor.inpaint(audio, r.prompt, r.start, r.end, bpm=r.bpm, **common)
         elif r.operation == "vary":
@@ -148,6 +152,7 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
     sidecar = {**details, "prompt": r.prompt, "caption": spec.caption, "input": input_name,
                "seconds": clip.shape[-1] / pipe.sample_rate, "bpm": spec.bpm, "key": spec.key,
                "seed": r.seed, "steps": r.steps, "cfg": r.cfg, "negative": r.negative,
+               "decoder": pipe.codec.check_decoder(r.decoder),
                "sample_rate": pipe.sample_rate, "model": model,
                "latentaudio_version": __version__}
     written = save_output(out, clip, audio_format, sidecar, record)

@@ -70,6 +70,7 @@ def test_generate_poll_and_fetch(client, tmp_path):
     assert load_audio(tmp_path / "out.flac").shape == (2, 44_100)
     sidecar = client.get(done["links"]["sidecar"]).json()
     assert sidecar["seed"] == 3 and sidecar["steps"] == 2 and sidecar["operation"] == "generate"
+    assert sidecar["decoder"] == "hybrid"
     assert sidecar["provenance"]["watermark"] and sidecar["model"] == MODEL
     picture = client.get(done["links"]["spectrogram"])
     assert picture.headers["content-type"] == "image/png" and picture.content[:4] == b"\x89PNG"
@@ -128,6 +129,8 @@ def test_validation_errors_are_one_line_4xx(client):
     assert "prompt" in error_of(client.post("/v1/generate", json={"seconds": 2}), 422)
     assert "format" in error_of(client.post("/v1/generate", json={"prompt": "x",
                                                                   "format": "exe"}), 422)
+    assert "decoder" in error_of(client.post("/v1/generate", json={"prompt": "x",
+                                                                   "decoder": "wavenet"}), 422)
     assert "key" in error_of(client.post("/v1/generate", json={"prompt": "x",
                                                                "key": "H major"}), 400).lower()
     # Refused by the safety filter, before any queueing.

@@ -347,7 +347,16 @@ def test_generate_end_to_end_is_deterministic(capsys, tmp_path, tiny_generator):
     assert read_provenance(tmp_path / "a.flac") == record  # inside the file too
     assert sidecar["seed"] == 5 and sidecar["seconds"] == 1.5
     assert sidecar["caption"] == "rain on a tin roof" and sidecar["model"]["id"] == "generator"
+    assert sidecar["decoder"] == "hybrid"  # the default
     assert load_audio(tmp_path / "a.flac").shape == (2, round(1.5 * 44_100))
+
+    code, _, err = run(capsys, *argv, "--decoder", "vocoder", "-o", str(tmp_path / "c.flac"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "c.flac.json").read_text())["decoder"] == "vocoder"
+    assert not np.array_equal(load_audio(tmp_path / "c.flac"), load_audio(tmp_path / "a.flac"))
+    code, _, err = run_exiting(capsys, *argv, "--decoder", "wavenet", "-o",
+                               str(tmp_path / "d.flac"))
+    assert code == 2 and "invalid choice: 'wavenet'" in err and len(err.splitlines()) == 1
 
 
 def test_generate_several_with_default_names(capsys, tmp_path, tiny_generator, monkeypatch):

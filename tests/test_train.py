@@ -60,6 +60,54 @@ def test_tiny_vocoder_loss_falls(tones, tmp_path):
     assert losses[-1] < 0.8 * losses[0]
 
 
+def test_adversarial_vocoder_trains_both_sides_and_resumes_them(tones, tmp_path):
+    from latentaudio.vocoder.discriminators import VocoderDiscriminator
+
+    clips, root = tones
+    data = ClipDataset(clips, root, seconds=0.3)
+    validation = [torch.from_numpy(np.stack([np.sin(2 * np.pi * 440 * np.arange(22_050) / 44_100)]
+                                            * 2).astype(np.float32))[None] * 0.3]
+
+    def task():
+        torch.manual_seed(0)
+        discriminator = VocoderDiscriminator(periods=(2, 3), resolutions=((512, 128),),
+                                             period_channels=(4, 8), resolution_channels=4)
+        return VocoderTask(Vocoder(hidden_channels=16, layers=1, phase="increment"),
+                           MelSpectrogram(), mel_weight=15.0, discriminator=discriminator,
+                           validation=validation)
+
+    first = task()
+    before = [p.detach().clone() for p in first.discriminator.parameters()]
+    config = TrainConfig(tmp_path / "run", max_steps=4, batch_size=2, log_every=1,
+                         warmup_steps=1, learning_rate=1e-3)
+    train(first, data, config, progress=False)
+    assert any(not torch.equal(a, b) for a, b in zip(before, first.discriminator.parameters(),
+                                                     strict=True))
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text()
+               .splitlines()]
+    steps = [r for r in records if "loss" in r]
+    assert all({"g_adv", "g_fm", "d_loss", "mel_l1", "mr_stft"} <= set(r) for r in steps)
+    validated = [r["validation"] for r in records if "validation" in r]
+    assert validated and validated[-1]["comb_ratio_median"] > 0
+
+    # A longer run resumes the discriminator too: its weights continue from the saved ones.
+    resumed = task()
+    config.max_steps = 5
+    trained = {k: v.clone() for k, v in first.discriminator.state_dict().items()}
+    real_step = resumed.discriminator_loss
+    seen = []
+
+    def check_first_turn(discriminator, inputs):
+        if not seen:
+            seen.append(all(torch.equal(trained[k], v)
+                            for k, v in discriminator.state_dict().items()))
+        return real_step(discriminator, inputs)
+
+    resumed.discriminator_loss = check_first_turn
+    train(resumed, data, config, progress=False)
+    assert seen == [True]
+
+
 def test_stopped_run_resumes_from_its_last_state(tones, tmp_path):
     clips, root = tones
     data = ClipDataset(clips, root, seconds=0.3)

@@ -64,6 +64,7 @@ class ApiError(Exception):
 
 # ------------------------------------------------------------------------------- the bodies
 Format = Literal["wav", "flac", "ogg", "mp3"]
+Decoder = Literal["hybrid", "vocoder", "griffin-lim"]  # latentaudio.decoders.DECODERS
 Upload = Annotated[UploadFile | None, File(description="input audio (wav, flac, ogg, mp3)")]
 
 
@@ -78,6 +79,8 @@ class Sampling(BaseModel):
     bpm: float | None = Field(None, gt=0, le=400, description="tempo for music")
     key: str | None = Field(None, max_length=32, description='key, e.g. "A minor"')
     format: Format = Field("wav", description="audio format of the output")
+    decoder: Decoder | None = Field(None, description="how the model's mel becomes audio "
+                                    "(default: hybrid)")
 
 
 class GenerateBody(Sampling):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latentaudio.cli.common import Command, positive_int
+from latentaudio.cli.common import Command, add_decoder_option, positive_int
 from latentaudio.errors import LatentAudioError
 
 CHECKPOINT_HELP = "model folder with vae/ and vocoder/ (default: the shipped model)"
@@ -42,10 +42,11 @@ def _reconstruct_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", type=Path, required=True,
                         help="output file; the extension picks the format (wav, flac, ogg, mp3)")
     parser.add_argument("--through", choices=["vae", "vocoder", "griffin-lim"], default="vae",
-                        help="vae: encode -> decode -> vocode (default); vocoder: the true mel "
-                        "through the vocoder; griffin-lim: the true mel through Griffin-Lim, "
+                        help="vae: encode -> decode -> mel to audio (default); vocoder: the "
+                        "true mel to audio; griffin-lim: the true mel through Griffin-Lim, "
                         "no model needed")
     parser.add_argument("--checkpoint", type=Path, default=None, help=CHECKPOINT_HELP)
+    add_decoder_option(parser)
     parser.add_argument("--iters", type=positive_int, default=64,
                         help="Griffin-Lim iterations (default: %(default)s)")
 
@@ -72,9 +73,9 @@ def _reconstruct(args: argparse.Namespace) -> None:
     else:
         codec = _load_codec(args)
         if args.through == "vocoder":
-            rebuilt = codec.vocode(codec.mel(audio), samples)
+            rebuilt = codec.vocode(codec.mel(audio), samples, args.decoder)
         else:
-            rebuilt = codec.reconstruct(audio)
+            rebuilt = codec.reconstruct(audio, args.decoder)
     path = save_audio(args.out, rebuilt[0].numpy())
     print(f"wrote {path} ({samples / 44_100:.2f} s, stereo 44.1 kHz, through {args.through})")
 
@@ -106,8 +107,9 @@ def _decode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", type=Path, required=True,
                         help="output audio file (wav, flac, ogg, mp3)")
     parser.add_argument("--checkpoint", type=Path, default=None, help=CHECKPOINT_HELP)
+    add_decoder_option(parser)
     parser.add_argument("--griffin-lim", action="store_true",
-                        help="vocode with Griffin-Lim instead of the trained vocoder")
+                        help="the same as --decoder griffin-lim (no vocoder is loaded)")
 
 
 def _decode(args: argparse.Namespace) -> None:
@@ -119,7 +121,7 @@ def _decode(args: argparse.Namespace) -> None:
     if latents.shape[0] != codec.vae.config.latent_channels:
         raise LatentAudioError(f"{args.latents} holds {latents.shape[0]} latent channels; this "
                                f"model uses {codec.vae.config.latent_channels}")
-    audio = codec.decode(latents[None], samples)
+    audio = codec.decode(latents[None], samples, None if args.griffin_lim else args.decoder)
     path = save_audio(args.out, audio[0].numpy())
     print(f"wrote {path} ({samples / codec.sample_rate:.2f} s)")
 

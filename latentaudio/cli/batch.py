@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
-from latentaudio.cli.common import Command, positive_float, positive_int
+from latentaudio.cli.common import Command, add_decoder_option, positive_float, positive_int
 from latentaudio.errors import LatentAudioError
 
 EXAMPLES = """\
@@ -48,6 +48,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="line i without a seed gets SEED + i (default: %(default)s)")
     parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default="wav",
                         help="audio format where a line gives none (default: %(default)s)")
+    add_decoder_option(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
 
@@ -58,6 +59,8 @@ def _batch(args: argparse.Namespace) -> int:
     defaults = {"steps": args.steps, "cfg": args.cfg}
     if args.seconds is not None:
         defaults["seconds"] = args.seconds
+    if args.decoder is not None:
+        defaults["decoder"] = args.decoder
     items = read_items(args.prompts, defaults=defaults, base_seed=args.seed,
                        audio_format=args.format)
     args.out.mkdir(parents=True, exist_ok=True)

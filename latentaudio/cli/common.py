@@ -82,6 +82,16 @@ def add_token_sampling_options(parser: argparse.ArgumentParser) -> None:
                         help="nucleus sampling: the smallest set with this probability")
 
 
+def add_decoder_option(parser: argparse.ArgumentParser) -> None:
+    """--decoder, on every command that writes generated audio."""
+    from latentaudio.decoders import DECODERS, DEFAULT_DECODER
+
+    parser.add_argument("--decoder", choices=DECODERS, default=None,
+                        help="how the model's mel becomes audio: hybrid (the vocoder's "
+                        "magnitudes, Griffin-Lim phase; no hop-rate buzz), vocoder (alone), "
+                        f"griffin-lim (64 iterations) (default: {DEFAULT_DECODER})")
+
+
 def add_responsibility_options(parser: argparse.ArgumentParser) -> None:
     """--no-watermark and --no-safety-filter, shared by generate and the editing commands."""
     parser.add_argument("--no-watermark", action="store_true",

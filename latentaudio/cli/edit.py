@@ -7,6 +7,7 @@ from pathlib import Path
 
 from latentaudio.cli.common import (
     Command,
+    add_decoder_option,
     add_responsibility_options,
     add_sampling_options,
     positive_float,
@@ -22,6 +23,7 @@ def _common(parser: argparse.ArgumentParser, *, needs_input: bool = True) -> Non
     parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
     add_sampling_options(parser)
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
+    add_decoder_option(parser)
     add_responsibility_options(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
@@ -83,7 +85,8 @@ def _run(args: argparse.Namespace, operation: str) -> None:
         key=args.key, lufs=getattr(args, "lufs", -14.0), start=getattr(args, "start", None),
         end=getattr(args, "end", None), strength=getattr(args, "strength", 0.5),
         bars=getattr(args, "bars", None), beats_per_bar=getattr(args, "beats_per_bar", 4),
-        watermark=not args.no_watermark, safety_filter=not args.no_safety_filter)
+        watermark=not args.no_watermark, safety_filter=not args.no_safety_filter,
+        decoder=args.decoder)
     # Check what can be checked before the model loads.
     request = request.check(audio.shape[-1] / SAMPLE_RATE if audio is not None else None)
     pipe, folder = load_pipeline(args.checkpoint)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from latentaudio.cli.common import Command, positive_int
+from latentaudio.cli.common import Command, add_decoder_option, positive_int
 from latentaudio.errors import LatentAudioError
 
 EXAMPLES = """\
@@ -38,6 +38,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         "when present; without one, CLAP figures are left out)")
     parser.add_argument("--steps", type=positive_int, default=12)
     parser.add_argument("--cfg", type=float, default=4.0)
+    add_decoder_option(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the first prompt (+1 each)")
     parser.add_argument("--limit", type=positive_int, default=None, help="first N prompts only")
     parser.add_argument("--reference-clips", type=positive_int, default=200,
@@ -114,7 +115,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         else:
             result = pipe(prompt.prompt, seconds=prompt.seconds, seeds=[args.seed + index],
                           num_inference_steps=args.steps, guidance_scale=args.cfg,
-                          progress=False)
+                          progress=False, decoder=args.decoder)
             audio = result.audios[0]
         save_audio(audio_path, audio)
         metrics, vectors = scorer.score(audio, prompt)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from latentaudio.cli.common import (
     Command,
+    add_decoder_option,
     add_responsibility_options,
     add_sampling_options,
     add_token_sampling_options,
@@ -68,6 +69,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
     parser.add_argument("--clap", type=Path, default=None,
                         help="CLAP model for --candidates (default: checkpoints/latentaudio-clap)")
+    add_decoder_option(parser)
     add_responsibility_options(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
@@ -126,7 +128,7 @@ def _generate(args: argparse.Namespace) -> None:
                   guidance_scale=args.cfg, seeds=tried,
                   mastering=MasteringConfig(target_lufs=args.lufs,
                                             watermark=watermark_config(args)),
-                  scheduler=args.scheduler,
+                  scheduler=args.scheduler, decoder=args.decoder,
                   **references, safety_check=not args.no_safety_filter, progress=not args.quiet)
     kept, scores = list(range(len(tried))), [None] * len(tried)
     if clap is not None:
@@ -142,7 +144,8 @@ def _generate(args: argparse.Namespace) -> None:
             "prompt": args.prompt, "caption": spec.caption, "seconds": spec.seconds,
             "bpm": spec.bpm, "key": spec.key, "genre": spec.genre, "seed": seed,
             "steps": args.steps, "cfg": args.cfg, "negative": args.negative,
-            "scheduler": args.scheduler, "lufs_target": args.lufs,
+            "scheduler": args.scheduler, "decoder": pipe.codec.check_decoder(args.decoder),
+            "lufs_target": args.lufs,
             "lufs_measured": round(report.loudness_after, 2),
             "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
             "model": identity, "latentaudio_version": __version__}

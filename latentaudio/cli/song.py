@@ -9,6 +9,7 @@ from pathlib import Path
 
 from latentaudio.cli.common import (
     Command,
+    add_decoder_option,
     add_responsibility_options,
     add_token_sampling_options,
     positive_float,
@@ -47,6 +48,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     add_token_sampling_options(parser)
     parser.add_argument("--lufs", type=float, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")
+    add_decoder_option(parser)
     add_responsibility_options(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="token-AR model folder (default: checkpoints/latentaudio-ar)")
@@ -81,7 +83,8 @@ def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: f
                   temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                   mastering=MasteringConfig(target_lufs=args.lufs,
                                             watermark=watermark_config(args)),
-                  safety_check=not args.no_safety_filter, progress=not args.quiet)
+                  safety_check=not args.no_safety_filter, progress=not args.quiet,
+                  decoder=args.decoder)
     spec, report = result.specs[0], result.mastering[0]
     identity = model_identity(folder)
     record = provenance(operation=operation, prompt=prompt, seed=seed, model=identity,
@@ -90,7 +93,8 @@ def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: f
         "operation": operation, "backend": "ar", "prompt": prompt, "caption": spec.caption,
         "lyrics": lyrics, "seconds": spec.seconds, "bpm": spec.bpm, "key": spec.key,
         "seed": seed, "cfg": args.cfg, "temperature": args.temperature, "top_k": args.top_k,
-        "top_p": args.top_p, "lufs_target": args.lufs, "sample_rate": result.sample_rate,
+        "top_p": args.top_p, "decoder": pipe.codec.check_decoder(args.decoder),
+        "lufs_target": args.lufs, "sample_rate": result.sample_rate,
         "model": identity, "latentaudio_version": __version__}, record)
     print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
     return written

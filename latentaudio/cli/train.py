@@ -89,9 +89,8 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     from latentaudio.data.sources import load_clip_sets
     from latentaudio.mel import MelSpectrogram
     from latentaudio.train.loop import TrainConfig, train
-    from latentaudio.train.tasks import DiffusionTask, VAETask, VocoderTask
+    from latentaudio.train.tasks import DiffusionTask, VAETask
     from latentaudio.vae import MelVAE
-    from latentaudio.vocoder import Vocoder
 
     clips, root, report = load_clip_sets(args.data)
     train_clips = [clip for clip in clips if clip.split == "train"]
@@ -104,7 +103,7 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     if kind == "vae":
         task = VAETask(MelVAE(**config), mel)
     elif kind == "vocoder":
-        task = VocoderTask(Vocoder(**config), mel)
+        task = _vocoder_task(args, config, clips, root, mel)
     elif kind in ("coarse", "fine"):
         from latentaudio.codec import component_folder, load_component
         from latentaudio.data.dataset import token_cache
@@ -141,7 +140,7 @@ def _run(args: argparse.Namespace, kind: str) -> None:
             extras["melody"] = melody_cache(samples_per_frame, args.out / "features-cache")
         if config.get("style_dim"):
             extras["style"] = style_cache(args.out / "features-cache")
-    if args.init is not None:
+    if args.init is not None and kind != "vocoder":
         _load_init(task.model, args.init)
     dataset = ClipDataset(train_clips, root, seconds=args.seconds, gain_db=gain,
                           features=features, extras=extras, lyric_ids=lyric_ids,
@@ -155,6 +154,49 @@ def _run(args: argparse.Namespace, kind: str) -> None:
     except KeyboardInterrupt as stop:
         raise LatentAudioError(f"{stop}: rerun the same command to resume") from None
     print(f"trained {kind}: EMA weights in {final}")
+
+
+def _vocoder_arguments(parser: argparse.ArgumentParser) -> None:
+    _common_arguments(parser, "vocoder", 0.5, 8)
+    parser.add_argument("--adversarial", action="store_true",
+                        help="also train against period and resolution discriminators with "
+                        "feature matching (HiFi-GAN/Vocos style; vocoder v2). Their state is "
+                        "saved and resumed with the run's")
+    parser.add_argument("--mel-weight", type=positive_float, default=None,
+                        help="weight of the spectral losses (log-mel L1 + MR-STFT); default "
+                        "15 with --adversarial, else 1")
+    parser.add_argument("--validation-clips", type=int, default=6,
+                        help="valid-split clips (10 s) vocoded at every checkpoint to log "
+                        "MR-STFT and the hop comb (default: %(default)s; 0: none)")
+
+
+def _vocoder_task(args: argparse.Namespace, config: dict, clips, root, mel):
+    """The vocoder, its discriminators (with --adversarial) and its validation clips."""
+    import torch
+
+    from latentaudio.audio import load_audio
+    from latentaudio.train.tasks import VocoderTask
+    from latentaudio.vocoder import Vocoder
+    from latentaudio.vocoder.discriminators import VocoderDiscriminator
+
+    model = Vocoder(**config)
+    if args.init is not None:
+        _load_init(model, args.init)
+        start_phase = json.loads((args.init / "config.json").read_text()).get("phase", "absolute")
+        if start_phase != model.config.phase:
+            # The other parametrisation's phase outputs mean nothing here: start the phase half
+            # of the head at zero (a steady sinusoid per bin) and keep the magnitude half.
+            with torch.no_grad():
+                model.head.weight[model.config.n_fft // 2 + 1:].zero_()
+                model.head.bias[model.config.n_fft // 2 + 1:].zero_()
+            print(f"phase head reset: {start_phase} -> {model.config.phase}")
+    valid = [clip for clip in clips if clip.split == "valid"][:args.validation_clips]
+    validation = [torch.from_numpy(load_audio(clip.resolve(root), duration_seconds=10.0))[None]
+                  for clip in valid]
+    mel_weight = args.mel_weight or (15.0 if args.adversarial else 1.0)
+    discriminator = VocoderDiscriminator() if args.adversarial else None
+    return VocoderTask(model, mel, mel_weight=mel_weight, discriminator=discriminator,
+                       validation=validation)
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -318,7 +360,7 @@ ACTIONS = [
     Command("vae", "train the stereo mel-VAE",
             lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
     Command("vocoder", "train the mel-to-waveform vocoder",
-            lambda p: _common_arguments(p, "vocoder", 0.5, 8), lambda a: _run(a, "vocoder")),
+            _vocoder_arguments, lambda a: _run(a, "vocoder")),
     Command("tokens", "learn the codec tokens' codebooks (residual VQ of the VAE latents)",
             train_tokens.tokens_arguments, train_tokens.tokens),
     Command("coarse", "train the token backend's autoregressive coarse model",

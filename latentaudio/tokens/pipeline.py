@@ -94,8 +94,11 @@ class TokenPipeline(SharedParts, DiffusionPipeline):
         mastering: MasteringConfig | None = None,
         safety_check: bool = True,
         progress: bool = True,
+        decoder: str | None = None,
     ) -> GenerationOutput:
+        """``decoder``: how log-mel becomes audio (:mod:`latentaudio.decoders`)."""
         # 1. Check inputs.
+        decoder = self.codec.check_decoder(decoder)
         if not prompt.strip():
             raise LatentAudioError("the prompt is empty: describe the music you want")
         if safety_check:
@@ -135,7 +138,7 @@ class TokenPipeline(SharedParts, DiffusionPipeline):
 
         # 4. Fine levels (their expected codewords), then decode.
         latents = self.fine.fill_latents(coarse[:, :total], self.tokens.codebooks)
-        audio = self.codec.decode(latents.float(), samples)[0].numpy()
+        audio = self.codec.decode(latents.float(), samples, decoder)[0].numpy()
 
         # 5. Post-process: exact length, fades, loudness, true peak, watermark.
         out, report = master(audio, self.sample_rate, samples, mastering)

@@ -58,6 +58,11 @@ class Task(Protocol):
     def loss(self, model: torch.nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
         """The scalar loss and the values to log."""
 
+    # Optional, for adversarial training: ``discriminator`` (an nn.Module, or None) and
+    # ``discriminator_loss(discriminator, inputs) -> (loss, values)``, its turn after the
+    # model's step on the same inputs. Optional too: ``validate(model) -> dict``, figures logged
+    # at every checkpoint (the EMA weights are swapped in while it runs).
+
 
 class _Counter:
     """The step count, saved and restored with the rest of the state."""
@@ -103,6 +108,16 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
     if len(loader) == 0:
         raise ValueError(f"{len(dataset)} clips is fewer than one batch of {config.batch_size}")
     model, optimizer, loader, schedule = accelerator.prepare(model, optimizer, loader, schedule)
+    discriminator = getattr(task, "discriminator", None)
+    if discriminator is not None:
+        # HiFi-GAN trains both sides with AdamW(0.8, 0.99) at one learning rate.
+        d_optimizer = torch.optim.AdamW(discriminator.parameters(), lr=config.learning_rate,
+                                        weight_decay=config.weight_decay, betas=(0.8, 0.99))
+        d_schedule = get_scheduler("cosine", d_optimizer, num_warmup_steps=config.warmup_steps,
+                                   num_training_steps=config.max_steps)
+        discriminator, d_optimizer, d_schedule = accelerator.prepare(
+            discriminator, d_optimizer, d_schedule)
+        task.discriminator = discriminator
     ema = EMAModel(accelerator.unwrap_model(model).parameters(), decay=config.ema_decay)
     counter = _Counter()
     accelerator.register_for_checkpointing(ema, counter)
@@ -119,6 +134,11 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
             shutil.rmtree(old, ignore_errors=True)
         # The EMA weights so far, usable at once ('train export RUN') even if the run never ends.
         export_ema(accelerator.unwrap_model(model), ema, out_dir / "ema")
+        if hasattr(task, "validate") and accelerator.is_main_process:
+            figures = validate_ema(task, accelerator.unwrap_model(model), ema)
+            if figures:
+                log.write(json.dumps({"step": counter.step, "validation": figures}) + "\n")
+                log.flush()
 
     interrupted = []
     previous = signal.signal(signal.SIGTERM, lambda *_: interrupted.append(True))
@@ -145,6 +165,15 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
+                if discriminator is not None:
+                    with accelerator.autocast():
+                        d_loss, d_values = task.discriminator_loss(discriminator, inputs)
+                    accelerator.backward(d_loss)
+                    accelerator.clip_grad_norm_(discriminator.parameters(), config.grad_clip)
+                    d_optimizer.step()
+                    d_schedule.step()
+                    d_optimizer.zero_grad(set_to_none=True)
+                    values |= d_values
                 ema.step(accelerator.unwrap_model(model).parameters())
                 counter.step += 1
                 bar.update()
@@ -163,12 +192,26 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
         interrupted.append(True)
     finally:
         bar.close()
-        log.close()
         signal.signal(signal.SIGTERM, previous)
         save()
+        log.close()
     if interrupted:
         raise KeyboardInterrupt(f"stopped at step {counter.step}")
     return export_ema(accelerator.unwrap_model(model), ema, out_dir / "final")
+
+
+@torch.no_grad()
+def validate_ema(task: Task, model: ModelMixin, ema: EMAModel) -> dict:
+    """``task.validate`` on the EMA weights, the ones that get exported."""
+    ema.store(model.parameters())
+    ema.copy_to(model.parameters())
+    was_training = model.training
+    try:
+        model.eval()
+        return {k: round(float(v), 5) for k, v in task.validate(model).items()}
+    finally:
+        model.train(was_training)
+        ema.restore(model.parameters())
 
 
 def export_ema(model: ModelMixin, ema: EMAModel, folder: Path) -> Path:
