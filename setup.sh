@@ -11,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # System packages: FluidSynth and a small General MIDI SoundFont (music rendering), the small
-# recorded sound-effect sources of the tiny corpus that the tests build, espeak-ng (lyrics), and
-# Chromium, which the web UI's browser test drives.
-APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedesktop espeak-ng
+# recorded sound-effect sources of the tiny corpus that the tests build, espeak-ng (lyrics),
+# ffmpeg (its ebur128 filter is the tests' independent loudness meter), and Chromium, which the
+# web UI's browser test drives.
+APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedesktop espeak-ng ffmpeg
               chromium)
 # The rest of the full corpus: the recorded sources named in DESIGN.md and a better SoundFont.
 CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm)

@@ -1,7 +1,8 @@
 """Does the generator follow its prompts? A listener-free check on test-split captions.
 
     .venv/bin/python benchmarks/prompt_following.py --data CORPUS [--checkpoint DIR]
-        [--per-class 2] [--steps 12] [--json benchmarks/out/prompt_following.json]
+        [--per-class 2] [--steps 12] [--decoder hybrid|vocoder|griffin-lim]
+        [--json benchmarks/out/prompt_following.json]
 
 For each corpus category (sound-effect classes and music genres with >= 20 training clips) it
 takes up to ``--per-class`` test-split clips, generates audio from each clip's caption (seed =
@@ -40,6 +41,9 @@ def main() -> None:
                         help="comma-separated categories to score (default: all eligible)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--cfg", type=float, default=4.0)
+    parser.add_argument("--decoder", choices=["hybrid", "vocoder", "griffin-lim"], default=None,
+                        help="how mels become audio (default: the package's); the same seeds "
+                        "give the same latents whichever is chosen")
     parser.add_argument("--json", type=Path,
                         default=Path("benchmarks/out/prompt_following.json"))
     args = parser.parse_args()
@@ -84,7 +88,7 @@ def main() -> None:
     for index, clip in enumerate(tqdm(prompts, desc="generate + score")):
         seconds = float(np.clip(clip.seconds, 2.0, 10.0))
         out = pipe(clip.caption, seconds=seconds, seeds=[index], num_inference_steps=args.steps,
-                   guidance_scale=args.cfg, progress=False)
+                   guidance_scale=args.cfg, progress=False, decoder=args.decoder)
         generated = out.audios[0]
         real = load_audio(clip.resolve(root), duration_seconds=seconds)
         row = {"caption": clip.caption, "category": clip.category, "kind": clip.kind,
@@ -131,7 +135,7 @@ def main() -> None:
     summary["seconds_per_prompt"] = elapsed / max(1, len(rows))
 
     print(f"{len(rows)} prompts over {len(classes)} classes (chance {1 / len(classes):.3f}); "
-          f"model {folder}")
+          f"model {folder}, decoder {pipe.codec.check_decoder(args.decoder)}")
     print(f"{'':28}{'generated':>10}{'real':>8}")
     for label, key in (("category accuracy", "category_accuracy"),
                        ("  music", "category_accuracy"), ("  sfx", "category_accuracy")):
@@ -147,6 +151,7 @@ def main() -> None:
     args.json.write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
         "model": model_identity(folder), "steps": args.steps, "cfg": args.cfg,
+        "decoder": pipe.codec.check_decoder(args.decoder),
         "summary": summary, "rows": rows}, indent=2) + "\n")
 
 

@@ -17,6 +17,7 @@ from latentaudio.decoders import (
     DEFAULT_DECODER,
     GRIFFIN_LIM_ITERATIONS,
     HYBRID_ITERATIONS,
+    HYBRID_REFINE,
     check_decoder_name,
 )
 from latentaudio.errors import LatentAudioError
@@ -70,10 +71,10 @@ class LatentCodec:
     def check_decoder(self, decoder: str | None) -> str:
         """``decoder`` if this codec can use it (None: the default), else a one-line error."""
         if check_decoder_name(decoder) is None:
-            return DEFAULT_DECODER if self.vocoder is not None else "griffin-lim"
-        if decoder != "griffin-lim" and self.vocoder is None:
-            raise LatentAudioError(f"the {decoder!r} decoder needs a vocoder and this model has "
-                                   "none: use --decoder griffin-lim")
+            return DEFAULT_DECODER
+        if decoder == "vocoder" and self.vocoder is None:
+            raise LatentAudioError("the 'vocoder' decoder needs a vocoder and this model has "
+                                   "none: use --decoder hybrid or griffin-lim")
         return decoder
 
     @classmethod
@@ -113,10 +114,13 @@ class LatentCodec:
         if decoder == "vocoder":
             return self.vocoder(log_mel.to(self.vocoder.dtype), length=samples).float()
         batch, channels, n_mels, frames = log_mel.shape
-        spectrum = self.vocoder.spectrum(
-            log_mel.reshape(batch * channels, n_mels, frames).to(self.vocoder.dtype))
-        magnitude = spectrum.abs().float().reshape(batch, channels, -1, frames)
-        return phase_retrieval(magnitude, self.mel, n_iter=HYBRID_ITERATIONS, length=samples)
+        mono = log_mel.reshape(batch * channels, n_mels, frames)
+        magnitude = self.mel.mel_to_magnitude(mono.float(), refine=HYBRID_REFINE)
+        start = None
+        if self.vocoder is not None and self.vocoder.config.phase == "increment":
+            start = self.vocoder.spectrum(mono.to(self.vocoder.dtype)).angle().float()
+        return phase_retrieval(magnitude.reshape(batch, channels, -1, frames), self.mel,
+                               n_iter=HYBRID_ITERATIONS, length=samples, initial_phase=start)
 
     def decode(self, latents: torch.Tensor, samples: int, decoder: str | None = None
                ) -> torch.Tensor:

@@ -1,12 +1,16 @@
 """The ways log-mel becomes a waveform, by name: a leaf that the codec (which implements them),
 the request checks and the command line (which offer them) all import, without loading torch.
 
-- ``hybrid`` (the default): the vocoder's magnitudes, and a phase found for them by fast
-  Griffin-Lim from a random start. The vocoder's magnitudes are better than the mel filterbank's
-  pseudo-inverse; its frame-by-frame phase is what put a comb of steady tones on the multiples of
-  the hop rate (86 Hz), and a random start shares nothing with the frame grid.
+- ``hybrid`` (the default): the mel's own magnitudes (the filterbank's pseudo-inverse refined
+  toward the non-negative least-squares solution), and a phase for them from 16 fast Griffin-Lim
+  iterations. They start from the vocoder's phase when its head has no hop grid
+  (``phase="increment"``, vocoder v2), else from random phases. Vocoder v1's absolute phase is
+  what put a comb of steady tones on the multiples of the hop rate (86 Hz) of every clip, and
+  Griffin-Lim started from it keeps the comb; a random start shares nothing with the frame grid.
+  (The vocoder's predicted magnitudes are no substitute: they are inconsistent, and only its
+  overlap-added output matches the mel.)
 - ``vocoder``: the vocoder alone, magnitude and phase.
-- ``griffin-lim``: the baseline: pseudo-inverse magnitudes, 64 iterations.
+- ``griffin-lim``: the baseline: pseudo-inverse magnitudes, 64 iterations from random phases.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from latentaudio.errors import LatentAudioError
 DECODERS = ("hybrid", "vocoder", "griffin-lim")
 DEFAULT_DECODER = "hybrid"
 GRIFFIN_LIM_ITERATIONS = 64  # the baseline's, as in every figure measured against it
-HYBRID_ITERATIONS = 16  # benchmarks/reconstruction.py: where the hybrid's gains level off
+HYBRID_ITERATIONS = 16  # benchmarks/reconstruction.py: as good as 64 from a random start
+HYBRID_REFINE = 10  # multiplicative NNLS updates of the mel's magnitudes (mel.mel_to_magnitude)
 
 
 def check_decoder_name(decoder: str | None) -> str | None:

@@ -117,9 +117,23 @@ class MelSpectrogram(torch.nn.Module):
         log_mel = torch.log(mel.clamp_min(self.config.log_floor))
         return log_mel.reshape(batch, channels, self.config.n_mels, -1)
 
-    def mel_to_magnitude(self, log_mel: torch.Tensor) -> torch.Tensor:
-        """Log-mel ``(N, n_mels, frames)`` -> linear magnitude ``(N, n_freqs, frames)``, >= 0."""
-        return (self.mel_inverse @ log_mel.exp()).clamp_min(0.0)
+    def mel_to_magnitude(self, log_mel: torch.Tensor, refine: int = 0) -> torch.Tensor:
+        """Log-mel ``(N, n_mels, frames)`` -> linear magnitude ``(N, n_freqs, frames)``, >= 0.
+
+        The filterbank's pseudo-inverse, clipped at zero; with ``refine`` > 0, that many
+        multiplicative updates toward the non-negative least-squares solution of
+        ``mel_basis @ S = mel`` (Lee & Seung 2001, the NMF update with the basis held fixed),
+        which puts back the energy that clipping the negative lobes took away.
+        """
+        mel = log_mel.exp()
+        magnitude = (self.mel_inverse @ mel).clamp_min(0.0)
+        if refine > 0:
+            magnitude = magnitude.clamp_min(1e-8)  # a zero would stay zero under the update
+            numerator = self.mel_basis.T @ mel
+            for _ in range(refine):
+                magnitude = magnitude * numerator / (
+                    self.mel_basis.T @ (self.mel_basis @ magnitude) + 1e-12)
+        return magnitude
 
 
 def griffin_lim(
@@ -156,6 +170,7 @@ def phase_retrieval(
     momentum: float = 0.99,
     length: int | None = None,
     generator: torch.Generator | None = None,
+    initial_phase: torch.Tensor | None = None,
     progress: bool = False,
 ) -> torch.Tensor:
     """A waveform ``(B, C, samples)`` whose STFT magnitude approaches ``magnitude``
@@ -163,9 +178,10 @@ def phase_retrieval(
 
     The fast Griffin-Lim algorithm (Perraudin, Balazs & Sondergaard 2013, "A fast Griffin-Lim
     algorithm"): Griffin & Lim's (1984) alternating projections with momentum. Initial phases
-    are uniform random from ``generator`` (seed 0 when none is given, so the result is
-    deterministic): a random start shares nothing with the frame grid, so the result carries no
-    comb of tones at the hop rate, which a phase predicted frame by frame can.
+    are ``initial_phase`` (radians, the magnitude's shape) or uniform random from ``generator``
+    (when none is given, one seeded 0 per batch item: deterministic, and independent of the
+    batch): a random start shares nothing with the frame grid, so the result carries no comb of
+    tones at the hop rate, which a phase predicted frame by frame can.
     """
     if magnitude.ndim != 4 or magnitude.shape[2] != mel.config.n_freqs:
         raise ValueError(f"expected (batch, channels, {mel.config.n_freqs}, frames), "
@@ -177,18 +193,22 @@ def phase_retrieval(
     if mel.config.num_frames(length) != frames:
         raise ValueError(f"{frames} frames cannot come from {length} samples "
                          f"(that gives {mel.config.num_frames(length)})")
-    if generator is None:
-        generator = torch.Generator(device=magnitude.device).manual_seed(0)
-
+    if initial_phase is None:
+        # Without a generator, each item draws from its own seed-0 generator, so item i's
+        # output does not depend on the batch it came in.
+        generators = [generator] * batch if generator is not None else [
+            torch.Generator(device=magnitude.device).manual_seed(0) for _ in range(batch)]
+        initial_phase = 2 * math.pi * torch.stack([
+            torch.rand(magnitude.shape[1:], generator=g, device=magnitude.device)
+            for g in generators])
     magnitude = magnitude.reshape(batch * channels, -1, frames).float()
-    phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device)
-    angles = torch.polar(torch.ones_like(magnitude), 2 * math.pi * phase)
+    angles = torch.polar(torch.ones_like(magnitude), initial_phase.reshape(magnitude.shape).float())
     previous = torch.zeros_like(angles)
     for _ in tqdm(range(n_iter), desc="griffin-lim", unit="iter", disable=not progress,
                   leave=False):
         rebuilt = mel.stft(mel.istft(magnitude * angles, length))
-        angles = rebuilt - (momentum / (1 + momentum)) * previous
-        angles = angles / (angles.abs() + 1e-16)
+        # sgn(z) = z / |z| (0 at 0) in one pass: the projection onto unit-modulus phases.
+        angles = torch.sgn(rebuilt - (momentum / (1 + momentum)) * previous)
         previous = rebuilt
     wav = mel.istft(magnitude * angles, length)
     return wav.reshape(batch, channels, length)

@@ -2,8 +2,8 @@
 
 The order matters: trim -> fades -> loudness normalisation (ITU-R BS.1770-4 via pyloudnorm) ->
 watermark (:mod:`latentaudio.watermark`, 31 dB below the audio) -> true-peak limiting (BS.1770-4
-Annex 2: peaks measured on a 4x oversampled signal), so the loudness target is met first and the
-ceiling is never exceeded after it.
+Annex 2: peaks measured on a 4x oversampled signal). The last three repeat, measured each time,
+until the loudness is the target's (see :func:`master`); the ceiling is never exceeded.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ class MasteringReport:
     gain_db: float  # applied by loudness normalisation
     limited: bool  # whether the true-peak limiter had to act
     watermark: str | None = None  # the mark's id (WatermarkConfig.id), None if unmarked
+    # "target" (within LOUDNESS_TOLERANCE_LU), "ceiling" (quieter: the true-peak ceiling
+    # forbids more), "silent", "unmeasurable" (< 400 ms) or "unchanged" (no target asked)
+    loudness_case: str = "target"
 
 
 def trim(wav: np.ndarray, samples: int) -> np.ndarray:
@@ -76,30 +79,55 @@ def true_peak(wav: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
 
 
-def limit_true_peak(wav: np.ndarray, sample_rate: int, ceiling_dbtp: float
-                    ) -> tuple[np.ndarray, float, bool]:
-    """Bring the true peak to at most ``ceiling_dbtp`` with a limiter (pedalboard's), then a
-    final static trim, which guarantees the ceiling whatever the limiter's overshoot. Returns
-    ``(audio, true peak in dBTP, whether it had to act)``."""
+def limit_true_peak(wav: np.ndarray, sample_rate: int, ceiling_dbtp: float,
+                    hold_seconds: float = 0.02) -> tuple[np.ndarray, float, bool]:
+    """Bring the true peak to at most ``ceiling_dbtp`` with a look-ahead limiter, then a final
+    static trim for any residue. Returns ``(audio, true peak in dBTP, whether it had to act)``.
+
+    The gain each sample needs (ceiling over its 4x-oversampled peak, channels linked) is held at
+    its minimum over +-``hold_seconds`` and then averaged over the same span, so it ramps down
+    before a peak and back up after it, and never exceeds what any sample in reach needs
+    (every average is of minima that include that sample). Written here because pedalboard's
+    Limiter (JUCE) adds make-up gain and has no look-ahead: transients overshoot, and a static
+    trim afterwards lowered whole clips (sparse knocks ended near -20 LUFS).
+    """
     peak = true_peak(wav)
     if peak <= ceiling_dbtp:
         return wav, peak, False
-    from pedalboard import Limiter
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    limited = Limiter(threshold_db=ceiling_dbtp - 0.5, release_ms=60.0)(
-        wav.astype(np.float32), sample_rate)
+    samples = wav.shape[-1]
+    upsampled = np.abs(resample_poly(wav.astype(np.float64), 4, 1, axis=-1))
+    envelope = upsampled.reshape(-1, samples, 4).max(axis=(0, 2))  # (samples,)
+    envelope = np.maximum(envelope, np.abs(wav).max(axis=0))
+    required = np.minimum(1.0, 10 ** (ceiling_dbtp / 20) / np.maximum(envelope, 1e-12))
+    width = 2 * round(hold_seconds * sample_rate) + 1
+    gain = uniform_filter1d(minimum_filter1d(required, width, mode="nearest"), width,
+                            mode="nearest")
+    limited = (wav * gain).astype(np.float32)
     peak = true_peak(limited)
     if peak > ceiling_dbtp:
         trim_db = peak - ceiling_dbtp + 0.01
         limited = limited * np.float32(10 ** (-trim_db / 20))
         peak -= trim_db
-    return limited.astype(np.float32), peak, True
+    return limited, peak, True
+
+
+LOUDNESS_TOLERANCE_LU = 0.5  # every clip ends this close to its target, unless the ceiling forbids
+MAX_LIMITING_DB = 18.0  # the most gain a sparse clip is pushed into the limiter to reach its target
+_CONVERGENCE_PASSES = 8
 
 
 def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
            config: MasteringConfig | None = None) -> tuple[np.ndarray, MasteringReport]:
     """Trim to ``samples``, fade, normalise loudness, limit true peak; ``(channels, n)`` float32.
 
+    Loudness converges: gain, watermark and limiter are applied again with the gain corrected
+    by what the previous pass measured, until the clip is within ``LOUDNESS_TOLERANCE_LU`` of
+    the target. A limiter lowers loudness with its peaks, so a sparse clip (door knocks) needs
+    more gain than the static difference; it gets at most ``MAX_LIMITING_DB`` more, and if the
+    ceiling still holds it below the target, it ends as close as that allows ("ceiling" in the
+    report). A clip is never left louder than its target: any excess is trimmed statically.
     Silence (at or below ``silence_lufs``) is left silent rather than amplified, and clips too
     short to measure (< 400 ms) are only peak-limited.
     """
@@ -107,14 +135,48 @@ def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
     out = trim(wav, samples) if samples is not None else wav
     out = fade(out, sample_rate, config.fade_in_seconds, config.fade_out_seconds)
     before = loudness(out, sample_rate)
-    gain_db = 0.0
-    if config.target_lufs is not None and np.isfinite(before) and before > config.silence_lufs:
-        gain_db = config.target_lufs - before
-        out = out * np.float32(10 ** (gain_db / 20))
-    if config.watermark is not None:
-        out = config.watermark.apply(out)
-    out, peak, limited = limit_true_peak(out, sample_rate, config.true_peak_dbtp)
-    # Loudness scales exactly with a static gain; only the limiter calls for a new measurement.
-    after = loudness(out, sample_rate) if limited else before + gain_db
+
+    def finish(gain_db: float) -> tuple[np.ndarray, float, bool]:
+        gained = out * np.float32(10 ** (gain_db / 20))
+        if config.watermark is not None:
+            gained = config.watermark.apply(gained)
+        return limit_true_peak(gained, sample_rate, config.true_peak_dbtp)
+
+    target = config.target_lufs
+    if target is None or not np.isfinite(before) or before <= config.silence_lufs:
+        case = ("unchanged" if target is None else "unmeasurable" if np.isnan(before)
+                else "silent")
+        result, peak, limited = finish(0.0)
+        after = loudness(result, sample_rate) if limited else before
+        return _report(result, before, after, peak, 0.0, limited, config, case)
+
+    static = target - before
+    gain_db, previous = static, None
+    for _ in range(_CONVERGENCE_PASSES):
+        result, peak, limited = finish(gain_db)
+        after = loudness(result, sample_rate)
+        error = target - after
+        if abs(error) <= LOUDNESS_TOLERANCE_LU / 5:
+            break
+        if error > 0 and gain_db - static >= MAX_LIMITING_DB:
+            break  # as loud as the ceiling allows
+        # Secant step: under limiting, a dB of gain buys less than a dB of loudness.
+        slope = 1.0
+        if previous is not None and gain_db != previous[0]:
+            slope = float(np.clip((after - previous[1]) / (gain_db - previous[0]), 0.1, 1.0))
+        previous = (gain_db, after)
+        gain_db = min(gain_db + error / slope, static + MAX_LIMITING_DB)
+    if after > target + LOUDNESS_TOLERANCE_LU / 5:  # never louder: a static trim is exact
+        trim_db = after - target
+        result = (result * np.float32(10 ** (-trim_db / 20))).astype(np.float32)
+        after, peak, gain_db = after - trim_db, peak - trim_db, gain_db - trim_db
+    case = "target" if abs(target - after) <= LOUDNESS_TOLERANCE_LU else "ceiling"
+    return _report(result, before, after, peak, gain_db, limited, config, case)
+
+
+def _report(result: np.ndarray, before: float, after: float, peak: float, gain_db: float,
+            limited: bool, config: MasteringConfig, case: str
+            ) -> tuple[np.ndarray, MasteringReport]:
     mark = config.watermark.id if config.watermark is not None else None
-    return out.astype(np.float32), MasteringReport(before, after, peak, gain_db, limited, mark)
+    return result.astype(np.float32), MasteringReport(before, after, peak, gain_db, limited,
+                                                      mark, case)

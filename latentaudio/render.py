@@ -131,6 +131,7 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
         clip, spec, report = result.audios[0], result.specs[0], result.mastering[0]
         details = {"operation": "generate", "lufs_target": r.lufs,
                    "lufs_measured": round(report.loudness_after, 2),
+                   "loudness_case": report.loudness_case,
                    "true_peak_dbtp": round(report.true_peak_dbtp, 2)}
         mark = report.watermark
     else:

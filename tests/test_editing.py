@@ -50,8 +50,9 @@ def test_inpaint_rejects_regions_outside_the_clip(editor, clip, start, end, mess
 def test_vary_strength_zero_is_the_input_and_one_ignores_it(editor, clip):
     same = editor.vary(clip, "rain", 0.0, progress=False)
     assert np.array_equal(same.audio, clip)
-    other = clip[:, ::-1].copy() * 0.5
-    a = editor.vary(clip, "rain", 1.0, seed=4, steps=2, progress=False).audio
+    # Quiet inputs, so that matching their loudness needs no limiting (which is not linear).
+    quiet, other = clip * 0.25, clip[:, ::-1].copy() * 0.125
+    a = editor.vary(quiet, "rain", 1.0, seed=4, steps=2, progress=False).audio
     b = editor.vary(other, "rain", 1.0, seed=4, steps=2, progress=False).audio
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.999  # same up to the level match
     partial = editor.vary(clip, "rain", 0.5, seed=4, steps=2, progress=False).audio

@@ -54,7 +54,9 @@ def test_same_seed_same_audio_and_batch_independence(pipe):
     again = pipe("a dog", seeds=[7], **args).audios[0]
     batch = pipe(["piano", "a dog", "rain"], seeds=[3, 7, 9], **args).audios
     np.testing.assert_array_equal(alone, again)
-    np.testing.assert_allclose(batch[1], alone, atol=1e-5)
+    # Batched and single FFTs round differently, and 16 Griffin-Lim iterations carry that
+    # along: -80 dB, the tolerance diffusers' own batch test uses.
+    np.testing.assert_allclose(batch[1], alone, atol=1e-4)
     assert not np.allclose(batch[0], batch[1])
 
 

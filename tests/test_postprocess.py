@@ -71,3 +71,65 @@ def test_short_clip_is_peak_limited_only():
     assert out.shape == (2, 8820)
     assert np.isnan(report.loudness_before) and report.gain_db == 0.0
     assert true_peak(out) <= -1.0 + 1e-6
+
+
+def _ffmpeg_lufs(wav: np.ndarray, tmp_path) -> float:
+    """Integrated loudness by ffmpeg's ebur128 filter: a meter independent of pyloudnorm."""
+    import re
+    import shutil
+    import subprocess
+
+    from latentaudio.audio import save_audio
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (./setup.sh installs it)")
+    path = save_audio(tmp_path / "meter.wav", wav)
+    run = subprocess.run(["ffmpeg", "-nostats", "-hide_banner", "-i", str(path), "-af",
+                          "ebur128", "-f", "null", "-"], capture_output=True, text=True,
+                         check=True)
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", run.stderr)[-1])
+
+
+def _dense_noise(rng) -> np.ndarray:
+    # Loud broadband noise with a slow swell: the limiter must act, and used to add make-up gain.
+    envelope = 0.6 + 0.4 * np.sin(np.linspace(0, 6 * np.pi, RATE * 6))
+    return (0.5 * envelope * rng.standard_normal((2, RATE * 6))).astype(np.float32)
+
+
+def _sparse_knocks() -> np.ndarray:
+    # Four short knocks in 6 s of near-silence: peaks far above the loudness.
+    wav = np.zeros((2, RATE * 6), dtype=np.float32)
+    n = np.arange(6000)  # 136 ms: a sharp hit, then the door's wood ringing at 180 Hz
+    knock = np.exp(-n / 1200.0) * np.sin(2 * np.pi * 180 * n / RATE) * (1 + 2 * np.exp(-n / 40))
+    for start in (0.5, 1.1, 3.0, 3.6):
+        at = int(start * RATE)
+        wav[:, at:at + 6000] += (0.05 * knock).astype(np.float32)
+    return wav
+
+
+@pytest.mark.parametrize("name", ["dense", "sparse", "sine"])
+def test_loudness_converges_to_the_target_under_the_ceiling(name, tmp_path):
+    rng = np.random.default_rng(0)
+    wav = {"dense": _dense_noise(rng), "sparse": _sparse_knocks(),
+           "sine": sine(300.0, seconds=4.0, amplitude=0.9)}[name]
+    out, report = master(wav, RATE)
+    measured = loudness(out, RATE)
+    assert true_peak(out) <= -1.0 + 1e-6
+    assert measured <= -14.0 + 0.1  # never louder than asked
+    assert report.loudness_after == pytest.approx(measured, abs=0.01)  # the report is true
+    assert report.loudness_case == "target" and measured == pytest.approx(-14.0, abs=0.5)
+    assert _ffmpeg_lufs(out, tmp_path) == pytest.approx(measured, abs=0.3)
+
+
+def test_a_clip_the_ceiling_holds_down_ends_as_close_as_it_allows_and_says_so():
+    single = np.zeros((2, RATE * 8), dtype=np.float32)
+    single[:, RATE] = 0.9  # one click in 8 s: -14 LUFS would need +30 dB of limiting
+    out, report = master(single, RATE)
+    assert report.loudness_case == "ceiling" and report.loudness_after < -14.5
+    assert true_peak(out) <= -1.0 + 1e-6
+    assert report.loudness_after == pytest.approx(loudness(out, RATE), abs=0.01)
+
+
+def test_near_silence_is_reported_silent():
+    _, report = master(sine(440.0, seconds=2.0, amplitude=1e-5), RATE)
+    assert report.loudness_case == "silent" and report.gain_db == 0.0

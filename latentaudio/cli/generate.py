@@ -147,6 +147,7 @@ def _generate(args: argparse.Namespace) -> None:
             "scheduler": args.scheduler, "decoder": pipe.codec.check_decoder(args.decoder),
             "lufs_target": args.lufs,
             "lufs_measured": round(report.loudness_after, 2),
+            "loudness_case": report.loudness_case,
             "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
             "model": identity, "latentaudio_version": __version__}
         for name in references:
