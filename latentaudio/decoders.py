@@ -2,7 +2,7 @@
 the request checks and the command line (which offer them) all import, without loading torch.
 
 - ``hybrid`` (the default): the mel's own magnitudes (the filterbank's pseudo-inverse refined
-  toward the non-negative least-squares solution), and a phase for them from 16 fast Griffin-Lim
+  toward the non-negative least-squares solution), and a phase for them from 12 fast Griffin-Lim
   iterations. They start from the vocoder's phase when its head has no hop grid
   (``phase="increment"``, vocoder v2), else from random phases. Vocoder v1's absolute phase is
   what put a comb of steady tones on the multiples of the hop rate (86 Hz) of every clip, and
@@ -20,7 +20,7 @@ from latentaudio.errors import LatentAudioError
 DECODERS = ("hybrid", "vocoder", "griffin-lim")
 DEFAULT_DECODER = "hybrid"
 GRIFFIN_LIM_ITERATIONS = 64  # the baseline's, as in every figure measured against it
-HYBRID_ITERATIONS = 16  # benchmarks/reconstruction.py: as good as 64 from a random start
+HYBRID_ITERATIONS = 12  # from a random start: Griffin-Lim-64's quality in the decode budget
 HYBRID_REFINE = 10  # multiplicative NNLS updates of the mel's magnitudes (mel.mel_to_magnitude)
 
 

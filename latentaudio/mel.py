@@ -95,6 +95,7 @@ class MelSpectrogram(torch.nn.Module):
         self.register_buffer("mel_basis", torch.from_numpy(basis), persistent=False)
         # Least-squares inverse of the filterbank, for mel -> linear magnitude (Griffin-Lim).
         self.register_buffer("mel_inverse", torch.linalg.pinv(self.mel_basis), persistent=False)
+        self._envelopes: dict[int, torch.Tensor] = {}  # istft's overlap-add norm, by frames
 
     def stft(self, wav: torch.Tensor) -> torch.Tensor:
         """``(N, samples)`` -> complex ``(N, n_freqs, frames)``."""
@@ -103,10 +104,31 @@ class MelSpectrogram(torch.nn.Module):
                           pad_mode="constant", return_complex=True)
 
     def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
-        """Complex ``(N, n_freqs, frames)`` -> ``(N, length)``, the inverse of :meth:`stft`."""
+        """Complex ``(N, n_freqs, frames)`` -> ``(N, length)``, the inverse of :meth:`stft`.
+
+        Weighted overlap-add, as ``torch.istft`` computes it, with the window-squared envelope
+        cached per frame count: ``torch.istft`` rebuilds and checks it on every call, which is
+        half its time inside Griffin-Lim's loop.
+        """
         c = self.config
-        return torch.istft(spec, c.n_fft, c.hop_length, window=self.window, center=True,
-                           length=length)
+        frames = spec.shape[-1]
+        pieces = torch.fft.irfft(spec.transpose(1, 2), n=c.n_fft) * self.window  # (N, T, n_fft)
+        total = (frames - 1) * c.hop_length + c.n_fft
+        overlap = _overlap_add(pieces, c.hop_length)[:, :total]
+        start = c.n_fft // 2  # centred frames: drop the analysis padding
+        wav = overlap[:, start:start + length] / self._envelope(frames, total)[start:start + length]
+        if wav.shape[-1] < length:  # asked for more than the frames cover: zeros, as torch pads
+            wav = torch.nn.functional.pad(wav, (0, length - wav.shape[-1]))
+        return wav
+
+    def _envelope(self, frames: int, total: int) -> torch.Tensor:
+        """Sum of the squared windows at each output sample (tiny values floored)."""
+        cached = self._envelopes.get(frames)
+        if cached is None or cached.device != self.window.device:
+            squares = (self.window ** 2).expand(1, frames, -1)
+            cached = _overlap_add(squares, self.config.hop_length)[0, :total].clamp_min(1e-11)
+            self._envelopes = {frames: cached}  # one length at a time: a decode's, reused
+        return cached
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         if wav.ndim != 3:
@@ -134,6 +156,24 @@ class MelSpectrogram(torch.nn.Module):
                 magnitude = magnitude * numerator / (
                     self.mel_basis.T @ (self.mel_basis @ magnitude) + 1e-12)
         return magnitude
+
+
+def _overlap_add(pieces: torch.Tensor, hop: int) -> torch.Tensor:
+    """``(N, frames, size)`` -> ``(N, (frames - 1) * hop + size)``, frame t added at t * hop.
+
+    When hop divides size (the front end's 2048 / 512), each of the size / hop slices of every
+    frame tiles the output without gaps, so a few strided adds do it: 20x faster on a CPU than
+    ``torch.nn.functional.fold``, which the general case uses.
+    """
+    count, frames, size = pieces.shape
+    if size % hop:
+        return torch.nn.functional.fold(pieces.transpose(1, 2), (1, (frames - 1) * hop + size),
+                                        (1, size), stride=(1, hop))[:, 0, 0]
+    out = pieces.new_zeros(count, (frames - 1) * hop + size)
+    for j in range(size // hop):
+        out[:, j * hop:j * hop + frames * hop] += pieces[:, :, j * hop:(j + 1) * hop].reshape(
+            count, frames * hop)
+    return out
 
 
 def griffin_lim(
@@ -206,9 +246,10 @@ def phase_retrieval(
     previous = torch.zeros_like(angles)
     for _ in tqdm(range(n_iter), desc="griffin-lim", unit="iter", disable=not progress,
                   leave=False):
-        rebuilt = mel.stft(mel.istft(magnitude * angles, length))
+        rebuilt = mel.stft(mel.istft(angles.mul_(magnitude), length))
         # sgn(z) = z / |z| (0 at 0) in one pass: the projection onto unit-modulus phases.
-        angles = torch.sgn(rebuilt - (momentum / (1 + momentum)) * previous)
+        # In place where a buffer is free: these passes are a third of an iteration's time.
+        angles = torch.sgn(previous.mul_(-momentum / (1 + momentum)).add_(rebuilt))
         previous = rebuilt
-    wav = mel.istft(magnitude * angles, length)
+    wav = mel.istft(angles.mul_(magnitude), length)
     return wav.reshape(batch, channels, length)

@@ -136,11 +136,13 @@ def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
     out = fade(out, sample_rate, config.fade_in_seconds, config.fade_out_seconds)
     before = loudness(out, sample_rate)
 
+    # The mark scales with the audio (watermark.embed is scale-equivariant), so marking once
+    # before the gain passes is marking after them.
+    marked = config.watermark.apply(out) if config.watermark is not None else out
+
     def finish(gain_db: float) -> tuple[np.ndarray, float, bool]:
-        gained = out * np.float32(10 ** (gain_db / 20))
-        if config.watermark is not None:
-            gained = config.watermark.apply(gained)
-        return limit_true_peak(gained, sample_rate, config.true_peak_dbtp)
+        return limit_true_peak(marked * np.float32(10 ** (gain_db / 20)), sample_rate,
+                               config.true_peak_dbtp)
 
     target = config.target_lufs
     if target is None or not np.isfinite(before) or before <= config.silence_lufs:
@@ -150,11 +152,13 @@ def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
         after = loudness(result, sample_rate) if limited else before
         return _report(result, before, after, peak, 0.0, limited, config, case)
 
-    static = target - before
+    level = loudness(marked, sample_rate) if config.watermark is not None else before
+    static = target - level
     gain_db, previous = static, None
     for _ in range(_CONVERGENCE_PASSES):
         result, peak, limited = finish(gain_db)
-        after = loudness(result, sample_rate)
+        # A static gain scales loudness exactly; only the limiter calls for a measurement.
+        after = loudness(result, sample_rate) if limited else level + gain_db
         error = target - after
         if abs(error) <= LOUDNESS_TOLERANCE_LU / 5:
             break
