@@ -31,6 +31,7 @@ from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only
 from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
 from latentaudio.errors import LatentAudioError
 from latentaudio.generation import SharedParts
+from latentaudio.limits import check_guidance
 from latentaudio.postprocess import MasteringConfig, MasteringReport, master
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
@@ -138,6 +139,7 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
             for text in prompts:
                 SafetyFilter.default().check(text)
         decoder = self.codec.check_decoder(decoder)
+        check_guidance(guidance_scale)
         if scheduler is not None and scheduler not in SCHEDULERS:
             raise LatentAudioError(f"unknown scheduler {scheduler!r}: use one of "
                                    f"{', '.join(SCHEDULERS)}")

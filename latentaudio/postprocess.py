@@ -14,6 +14,8 @@ import numpy as np
 import pyloudnorm
 from scipy.signal import resample_poly
 
+from latentaudio.errors import LatentAudioError
+from latentaudio.limits import check_loudness_target
 from latentaudio.watermark import DEFAULT_WATERMARK, WatermarkConfig
 
 MIN_LOUDNESS_SECONDS = 0.4  # BS.1770 gating blocks are 400 ms: shorter clips cannot be measured
@@ -27,6 +29,12 @@ class MasteringConfig:
     fade_out_seconds: float = 0.02  # and at the end
     silence_lufs: float = -70.0  # at or below this (BS.1770's absolute gate) audio is silence
     watermark: WatermarkConfig | None = DEFAULT_WATERMARK  # None: no watermark
+
+    def __post_init__(self) -> None:
+        check_loudness_target(self.target_lufs)
+        if not -20.0 <= self.true_peak_dbtp <= 0.0:
+            raise LatentAudioError(f"true-peak ceiling {self.true_peak_dbtp:g} dBTP is out of "
+                                   "range: use -20 to 0")
 
 
 @dataclass(frozen=True)

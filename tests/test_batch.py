@@ -53,6 +53,9 @@ def test_lines_are_checked_before_any_work(tmp_path):
         ({"operation": "inpaint", "prompt": "x", "input": "in.wav", "start": 0.5, "end": 9},
          "not inside the clip"),
         ({"prompt": "x", "format": "exe"}, "format 'exe'"),
+        ('{"prompt": "x", "cfg": NaN}', "guidance scale nan is out of range"),
+        ({"prompt": "x", "lufs": 1000}, "loudness target 1000 LUFS is out of range"),
+        ({"prompt": "x", "decoder": "wavenet"}, "unknown decoder 'wavenet'"),
         ({"operation": "paint", "prompt": "x"}, "unknown operation"),
     ]
     for line, expected in cases:

@@ -585,3 +585,17 @@ def test_the_shipped_token_model_sings(capsys, tmp_path):
     assert audio.shape == (2, 3 * 44_100) and float(np.abs(audio).max()) > 0.01
     sidecar = json.loads((tmp_path / "song.flac.json").read_text())
     assert sidecar["model"]["id"] == "latentaudio-ar"
+
+
+@pytest.mark.parametrize("argv", [
+    ["generate", "rain", "--cfg", "nan"], ["generate", "rain", "--cfg", "inf"],
+    ["generate", "rain", "--lufs", "1000"], ["generate", "rain", "--lufs", "nan"],
+    ["loop", "beat", "--bpm", "90", "--bars", "1", "-o", "x.wav", "--lufs=-inf"],
+    ["song", "rock", "--cfg", "-1", "-o", "x.wav"],
+    ["batch", "prompts.jsonl", "--out", "o", "--cfg", "nan"]])
+def test_numbers_out_of_range_fail_in_one_line_before_anything_runs(capsys, tmp_path, argv,
+                                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _out, err = run_exiting(capsys, *argv)
+    assert code == 2 and "out of range" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # nothing written

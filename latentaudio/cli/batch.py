@@ -8,7 +8,13 @@ import socket
 import sys
 from pathlib import Path
 
-from latentaudio.cli.common import Command, add_decoder_option, positive_float, positive_int
+from latentaudio.cli.common import (
+    Command,
+    add_decoder_option,
+    guidance_scale,
+    positive_float,
+    positive_int,
+)
 from latentaudio.errors import LatentAudioError
 
 EXAMPLES = """\
@@ -42,7 +48,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         "else 10)")
     parser.add_argument("--steps", type=positive_int, default=12,
                         help="denoising steps where a line gives none (default: %(default)s)")
-    parser.add_argument("--cfg", type=float, default=4.0,
+    parser.add_argument("--cfg", type=guidance_scale, default=4.0,
                         help="guidance where a line gives none (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0,
                         help="line i without a seed gets SEED + i (default: %(default)s)")

@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from latentaudio.errors import LatentAudioError
+
 # Re-exported for the commands (its home is the library's provenance module).
 from latentaudio.provenance import save_output  # noqa: F401
 
@@ -39,6 +41,26 @@ def positive_float(text: str) -> float:
     return value
 
 
+def guidance_scale(text: str) -> float:
+    """argparse type: a guidance scale in range (NaN and infinities refused at parse time)."""
+    from latentaudio.limits import check_guidance
+
+    try:
+        return check_guidance(float(text))
+    except LatentAudioError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def loudness_target(text: str) -> float:
+    """argparse type: a loudness target in LUFS, in range."""
+    from latentaudio.limits import check_loudness_target
+
+    try:
+        return check_loudness_target(float(text))
+    except LatentAudioError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_common_options(parser: argparse.ArgumentParser,
                        default: object = argparse.SUPPRESS) -> None:
     """--debug and --quiet, accepted before or after a command name (SUPPRESS keeps the value
@@ -67,7 +89,7 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
                         help="random seed (default: a fresh one, written to the sidecar)")
     parser.add_argument("--steps", type=positive_int, default=12,
                         help="denoising steps (default: %(default)s)")
-    parser.add_argument("--cfg", type=float, default=4.0,
+    parser.add_argument("--cfg", type=guidance_scale, default=4.0,
                         help="classifier-free guidance scale; 1 = none (default: %(default)s)")
     parser.add_argument("--negative", default=None, help="what the audio should not be like")
 

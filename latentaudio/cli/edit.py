@@ -10,6 +10,7 @@ from latentaudio.cli.common import (
     add_decoder_option,
     add_responsibility_options,
     add_sampling_options,
+    loudness_target,
     positive_float,
     positive_int,
 )
@@ -69,7 +70,7 @@ def _loop_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bars", type=positive_int, required=True, help="loop length in bars")
     parser.add_argument("--beats-per-bar", type=positive_int, default=4,
                         help="beats per bar (default: %(default)s)")
-    parser.add_argument("--lufs", type=float, default=-14.0,
+    parser.add_argument("--lufs", type=loudness_target, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from latentaudio.cli.common import Command, add_decoder_option, positive_int
+from latentaudio.cli.common import Command, add_decoder_option, guidance_scale, positive_int
 from latentaudio.errors import LatentAudioError
 
 EXAMPLES = """\
@@ -37,7 +37,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="latentaudio-CLAP folder (default: checkpoints/latentaudio-clap "
                         "when present; without one, CLAP figures are left out)")
     parser.add_argument("--steps", type=positive_int, default=12)
-    parser.add_argument("--cfg", type=float, default=4.0)
+    parser.add_argument("--cfg", type=guidance_scale, default=4.0)
     add_decoder_option(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the first prompt (+1 each)")
     parser.add_argument("--limit", type=positive_int, default=None, help="first N prompts only")

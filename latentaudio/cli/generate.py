@@ -13,6 +13,7 @@ from latentaudio.cli.common import (
     add_responsibility_options,
     add_sampling_options,
     add_token_sampling_options,
+    loudness_target,
     positive_float,
     positive_int,
     save_output,
@@ -48,7 +49,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="how many variations (seeds seed, seed+1, ...)")
     parser.add_argument("--bpm", type=positive_float, default=None, help="tempo for music")
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
-    parser.add_argument("--lufs", type=float, default=-14.0,
+    parser.add_argument("--lufs", type=loudness_target, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")
     parser.add_argument("--scheduler", choices=["dpm++", "euler"], default="dpm++",
                         help="sampler (default: %(default)s)")

@@ -12,6 +12,8 @@ from latentaudio.cli.common import (
     add_decoder_option,
     add_responsibility_options,
     add_token_sampling_options,
+    guidance_scale,
+    loudness_target,
     positive_float,
     save_output,
     watermark_config,
@@ -43,10 +45,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", default=None, help='key, e.g. "A minor"')
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default: a fresh one, written to the sidecar)")
-    parser.add_argument("--cfg", type=float, default=3.0,
+    parser.add_argument("--cfg", type=guidance_scale, default=3.0,
                         help="guidance on the token logits; 1 = none (default: %(default)s)")
     add_token_sampling_options(parser)
-    parser.add_argument("--lufs", type=float, default=-14.0,
+    parser.add_argument("--lufs", type=loudness_target, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")
     add_decoder_option(parser)
     add_responsibility_options(parser)

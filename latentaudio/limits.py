@@ -1,0 +1,28 @@
+"""The ranges a request's numbers must fall in: one place for the command line, the API, batch
+lines and the library, importing nothing heavy, so every entry refuses the same values in one
+line before any model loads. NaN fails every range check (every comparison with it is false).
+"""
+
+from __future__ import annotations
+
+from latentaudio.errors import LatentAudioError
+
+GUIDANCE_RANGE = (0.0, 30.0)  # classifier-free guidance scale; 1 = none
+LOUDNESS_TARGET_RANGE = (-40.0, -6.0)  # LUFS: from quiet ambience to a loud master
+
+
+def check_guidance(scale: float) -> float:
+    low, high = GUIDANCE_RANGE
+    if not low <= scale <= high:
+        raise LatentAudioError(f"guidance scale {scale:g} is out of range: use {low:g} to "
+                               f"{high:g} (1 = no guidance)")
+    return scale
+
+
+def check_loudness_target(lufs: float | None) -> float | None:
+    """None leaves the level alone."""
+    low, high = LOUDNESS_TARGET_RANGE
+    if lufs is not None and not low <= lufs <= high:
+        raise LatentAudioError(f"loudness target {lufs:g} LUFS is out of range: use {low:g} "
+                               f"to {high:g}")
+    return lufs
