@@ -313,4 +313,6 @@ class Editor:
         details = {"operation": "loop", "bpm": bpm, "bars": bars,
                    "beats_per_bar": beats_per_bar, "samples": samples,
                    "tail_seconds": tail / self.rate}
-        return EditOutput(out.astype(np.float32), self.rate, seed, result.specs[0], details)
+        details["silent_redraws"] = result.silent_redraws[0]
+        return EditOutput(out.astype(np.float32), self.rate, result.seeds[0], result.specs[0],
+                          details)

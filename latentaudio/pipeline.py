@@ -38,6 +38,8 @@ from latentaudio.vocoder import Vocoder
 
 MIN_SECONDS, MAX_SECONDS = 0.5, 47.0
 DEFAULT_SECONDS = 10.0
+MAX_SILENT_REDRAWS = 4  # a silent clip is drawn again (next seed) at most this often
+SILENT_SEED_STRIDE = 10_007  # redraw k uses seed + k x this: clear of a batch's seed, seed + 1...
 
 
 @dataclass
@@ -45,8 +47,9 @@ class GenerationOutput:
     audios: np.ndarray  # (B, 2, samples) float32, mastered
     sample_rate: int
     specs: list[PromptSpec]  # what each prompt was parsed into, after overrides
-    seeds: list[int | None]
+    seeds: list[int | None]  # the seed each clip was made from (after any silent redraws)
     mastering: list[MasteringReport]
+    silent_redraws: list[int] | None = None  # how often each item was drawn again for silence
 
 
 class LatentAudioPipeline(SharedParts, DiffusionPipeline):
@@ -120,12 +123,16 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
         progress: bool = True,
         callback: Callable[[int, int], None] | None = None,
         decoder: str | None = None,
+        allow_silence: bool = False,
     ) -> GenerationOutput:
         """``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``,
         for every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that
         name living artists (:mod:`latentaudio.conditioning.safety`); turn it off for research
         only. ``callback(done, total)`` runs after each denoising step. ``decoder``: how log-mel
-        becomes audio (:mod:`latentaudio.decoders`; default ``hybrid``)."""
+        becomes audio (:mod:`latentaudio.decoders`; default ``hybrid``). A clip that comes out
+        silent (nothing above BS.1770's absolute gate) is drawn again from its next seed (seed +
+        k x ``SILENT_SEED_STRIDE``), up to ``MAX_SILENT_REDRAWS`` times, unless
+        ``allow_silence``; the output's ``seeds`` are the ones used."""
         # 1. Check inputs.
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         melody = _references(melody, len(prompts), "melody")
@@ -173,30 +180,63 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
             condition, negative = self.encode_references(specs, condition, negative, frames,
                                                          melody, style)
 
+        # 5-8. Draw: noise for just the requested duration, denoise, decode, master.
+        def draw(items: list[int], generators: list[torch.Generator]):
+            return self._draw(condition.select(items), negative.select(items), generators,
+                              frames, samples, steps=num_inference_steps,
+                              guidance=guidance_scale, scheduler=scheduler, decoder=decoder,
+                              mastering=mastering, progress=progress, callback=callback)
+
+        audios, reports = draw(list(range(len(specs))), generators)
+
+        # 9. Never a silent clip unasked: draw a silent item again from its next seed (or its
+        #    generator's next numbers), up to MAX_SILENT_REDRAWS times.
+        used = list(seeds) if seeds is not None else [None] * len(specs)
+        redraws = [0] * len(specs)
+        for attempt in range(1, (0 if allow_silence else MAX_SILENT_REDRAWS) + 1):
+            silent = [i for i, report in enumerate(reports) if report.loudness_case == "silent"]
+            if not silent:
+                break
+            if seeds is not None:
+                for i in silent:
+                    used[i] = int(seeds[i]) + attempt * SILENT_SEED_STRIDE
+                retry = [torch.Generator().manual_seed(used[i]) for i in silent]
+            else:
+                retry = [generators[i] for i in silent]
+            again, again_reports = draw(silent, retry)
+            for j, i in enumerate(silent):
+                audios[i], reports[i], redraws[i] = again[j], again_reports[j], attempt
+        if not allow_silence and any(r.loudness_case == "silent" for r in reports):
+            tried = ", ".join(str(s) for s in (seeds or []))
+            raise LatentAudioError(
+                f"the model made silence {MAX_SILENT_REDRAWS + 1} times in a row"
+                + (f" (from seeds {tried} on)" if tried else "")
+                + ": try other words or another seed")
+        return GenerationOutput(np.stack(audios), self.sample_rate, specs, used, reports,
+                                redraws)
+
+    def _draw(self, condition: Conditioning, negative: Conditioning,
+              generators: list[torch.Generator], frames: int, samples: int, *, steps: int,
+              guidance: float, scheduler, decoder: str, mastering: MasteringConfig | None,
+              progress: bool, callback) -> tuple[list[np.ndarray], list[MasteringReport]]:
+        """Steps 5-8 for the items of ``condition``: mastered ``(2, samples)`` clips."""
         # 5. Prepare the initial noise for just the requested duration.
         dtype = self.denoiser.dtype
-        latents = initial_noise((len(specs), self.vae.config.latent_channels, frames),
+        latents = initial_noise((len(condition), self.vae.config.latent_channels, frames),
                                 generators).to(dtype)
 
         # 6. Denoise with classifier-free guidance (a named scheduler replaces the folder's for
         #    this call only).
-        latents = sample(self.denoiser, latents, condition, negative,
-                         steps=num_inference_steps, guidance=guidance_scale,
-                         scheduler=scheduler or self.scheduler, progress=progress,
-                         callback=callback)
+        latents = sample(self.denoiser, latents, condition, negative, steps=steps,
+                         guidance=guidance, scheduler=scheduler or self.scheduler,
+                         progress=progress, callback=callback)
 
         # 7. Decode: latents -> log-mel -> waveform.
         audio = self.codec.decode(latents.float(), samples, decoder).numpy()
 
         # 8. Post-process: exact length, fades, loudness, true-peak ceiling.
-        mastered, reports = [], []
-        for clip in audio:
-            out, report = master(clip, self.sample_rate, samples, mastering)
-            mastered.append(out)
-            reports.append(report)
-        return GenerationOutput(np.stack(mastered), self.sample_rate, specs,
-                                list(seeds) if seeds is not None else [None] * len(specs),
-                                reports)
+        mastered = [master(clip, self.sample_rate, samples, mastering) for clip in audio]
+        return [clip for clip, _ in mastered], [report for _, report in mastered]
 
 
 def _references(value, count: int, name: str) -> list[np.ndarray] | None:

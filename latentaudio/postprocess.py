@@ -121,6 +121,18 @@ def limit_true_peak(wav: np.ndarray, sample_rate: int, ceiling_dbtp: float,
     return limited, peak, True
 
 
+def is_silent(wav: np.ndarray, sample_rate: int, silence_lufs: float = -70.0,
+              measured: float | None = None) -> bool:
+    """Nothing above BS.1770's absolute gate (-70 LUFS; ``measured`` if already known): digital
+    silence or hiss no one would call a sound. Clips too short to measure (< 400 ms) are
+    judged by their peak against the same level in dBFS."""
+    level = loudness(wav, sample_rate) if measured is None else measured
+    if np.isnan(level):
+        peak = float(np.abs(wav).max(initial=0.0))
+        return peak == 0.0 or 20 * np.log10(peak) <= silence_lufs
+    return level <= silence_lufs
+
+
 LOUDNESS_TOLERANCE_LU = 0.5  # every clip ends this close to its target, unless the ceiling forbids
 MAX_LIMITING_DB = 18.0  # the most gain a sparse clip is pushed into the limiter to reach its target
 _CONVERGENCE_PASSES = 8
@@ -153,9 +165,9 @@ def master(wav: np.ndarray, sample_rate: int, samples: int | None = None,
                                config.true_peak_dbtp)
 
     target = config.target_lufs
-    if target is None or not np.isfinite(before) or before <= config.silence_lufs:
-        case = ("unchanged" if target is None else "unmeasurable" if np.isnan(before)
-                else "silent")
+    silent = is_silent(out, sample_rate, config.silence_lufs, before)
+    if target is None or silent or np.isnan(before):
+        case = "silent" if silent else "unchanged" if target is None else "unmeasurable"
         result, peak, limited = finish(0.0)
         after = loudness(result, sample_rate) if limited else before
         return _report(result, before, after, peak, 0.0, limited, config, case)

@@ -132,7 +132,9 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
                       safety_check=r.safety_filter, progress=progress, callback=callback,
                       decoder=r.decoder)
         clip, spec, report = result.audios[0], result.specs[0], result.mastering[0]
+        r = Request(**r.as_dict() | {"seed": result.seeds[0]})  # the seed used (silence redraws)
         details = {"operation": "generate", "lufs_target": r.lufs,
+                   "silent_redraws": result.silent_redraws[0],
                    "lufs_measured": round(report.loudness_after, 2),
                    "loudness_case": report.loudness_case,
                    "true_peak_dbtp": round(report.true_peak_dbtp, 2)}
@@ -150,6 +152,7 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
             result = editor.loop(r.prompt, r.bpm, r.bars, beats_per_bar=r.beats_per_bar,
                                  lufs=r.lufs, **common)
         clip, spec, details = result.audio, result.spec, result.details
+        r = Request(**r.as_dict() | {"seed": result.seed})  # a loop's silence redraws
         mark = watermark.id if watermark is not None else None
     record = provenance(operation=r.operation, prompt=r.prompt, seed=r.seed, model=model,
                         watermark=mark)

@@ -89,3 +89,34 @@ def test_save_load_round_trip(pipe, tmp_path):
     args = dict(seconds=1.0, num_inference_steps=2, seeds=[11], progress=False)
     np.testing.assert_allclose(loaded("a dog on a roof", **args).audios,
                                pipe("a dog on a roof", **args).audios, atol=1e-6)
+
+
+def test_a_silent_draw_is_made_again_from_the_next_seed(pipe, monkeypatch):
+    from latentaudio.pipeline import MAX_SILENT_REDRAWS, SILENT_SEED_STRIDE
+
+    real_decode = pipe.codec.decode
+    calls = []
+
+    def silent_at_first(latents, samples, decoder=None):  # a model that outputs silence twice
+        calls.append(len(latents))
+        audio = real_decode(latents, samples, decoder)
+        return audio * 0 if len(calls) <= 2 else audio
+
+    monkeypatch.setattr(pipe.codec, "decode", silent_at_first)
+    out = pipe("a wooden door", seeds=[7], seconds=1.0, num_inference_steps=1, progress=False)
+    assert out.seeds == [7 + 2 * SILENT_SEED_STRIDE] and out.silent_redraws == [2]
+    assert out.mastering[0].loudness_case == "target" and np.abs(out.audios[0]).max() > 0.01
+    # Only the silent item is drawn again; the other keeps its first draw.
+    calls.clear()
+    out = pipe(["a dog", "rain"], seeds=[1, 2], seconds=1.0, num_inference_steps=1,
+               progress=False)
+    assert calls == [2, 2, 2] and out.seeds == [1 + 2 * SILENT_SEED_STRIDE,
+                                                2 + 2 * SILENT_SEED_STRIDE]
+
+    monkeypatch.setattr(pipe.codec, "decode", lambda latents, samples, decoder=None:
+                        real_decode(latents, samples, decoder) * 0)
+    with pytest.raises(LatentAudioError, match=f"silence {MAX_SILENT_REDRAWS + 1} times"):
+        pipe("a wooden door", seeds=[7], seconds=1.0, num_inference_steps=1, progress=False)
+    asked = pipe("a wooden door", seeds=[7], seconds=1.0, num_inference_steps=1, progress=False,
+                 allow_silence=True)
+    assert asked.mastering[0].loudness_case == "silent" and not asked.audios.any()

@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace, operation: str) -> None:
     written, sidecar, _ = render(pipe, request, args.out, model=model_identity(folder), audio=audio,
                               input_name=str(args.input) if audio is not None else None,
                               audio_format=args.format, progress=not args.quiet)
-    print(f"wrote {written} ({sidecar['seconds']:.3f} s, seed {request.seed})")
+    print(f"wrote {written} ({sidecar['seconds']:.3f} s, seed {sidecar['seed']})")
 
 
 COMMANDS = [

@@ -140,7 +140,7 @@ def _generate(args: argparse.Namespace) -> None:
     identity = model_identity(folder)
     for path, index in zip(paths, kept, strict=True):
         audio, spec, report = result.audios[index], result.specs[index], result.mastering[index]
-        seed = tried[index]
+        seed = result.seeds[index]  # tried[index], unless a silent draw was made again
         sidecar = {
             "prompt": args.prompt, "caption": spec.caption, "seconds": spec.seconds,
             "bpm": spec.bpm, "key": spec.key, "genre": spec.genre, "seed": seed,
@@ -149,6 +149,7 @@ def _generate(args: argparse.Namespace) -> None:
             "lufs_target": args.lufs,
             "lufs_measured": round(report.loudness_after, 2),
             "loudness_case": report.loudness_case,
+            "silent_redraws": result.silent_redraws[index],
             "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
             "model": identity, "latentaudio_version": __version__}
         for name in references:

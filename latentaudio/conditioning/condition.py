@@ -43,6 +43,19 @@ class Conditioning:
         conditioning dropout that trains the unconditional branch."""
         return self.where(keep, self.null_like())
 
+    def select(self, items: list[int]) -> Conditioning:
+        """The conditioning of just these batch items, in this order."""
+        index = torch.tensor(items, dtype=torch.long)
+
+        def pick(value):
+            return None if value is None else value[index]
+
+        g = self.globals
+        return Conditioning(pick(self.text_states), pick(self.text_mask), pick(self.pooled),
+                            GlobalInputs(pick(g.seconds_start), pick(g.seconds_total),
+                                         pick(g.bpm), pick(g.key)),
+                            pick(self.melody), pick(self.style))
+
     def where(self, keep: torch.Tensor, other: Conditioning) -> Conditioning:
         """Per item, this conditioning where ``keep`` (B,) is True, else ``other``'s."""
         def pick(a, b):
