@@ -55,7 +55,7 @@ def render_demo_phrase() -> tuple[np.ndarray, str]:
 
 @dataclass(frozen=True)
 class Reconstruction:
-    method: str  # "griffin-lim", "vocoder" (true mel), "vae round trip"
+    method: str  # "griffin-lim", "vocoder", "hybrid" (true mel), "vae round trip"
     path: Path
     seconds_taken: float
     log_mel_l1: float
@@ -73,7 +73,8 @@ class DemoReport:
 def run_demo(out_dir: str | os.PathLike, *, n_iter: int = 64, progress: bool = True,
              codec_folder: str | os.PathLike | None = DEFAULT_MODEL) -> DemoReport:
     """Render the demo phrase and rebuild it from its log-mel with Griffin-Lim and, when a
-    trained codec is in ``codec_folder``, with the vocoder and through the full VAE round trip.
+    trained codec is in ``codec_folder``, with the vocoder, the hybrid decoder and through the
+    full VAE round trip.
     Every version is written as WAV into ``out_dir``."""
     out_dir = Path(out_dir)
     audio, soundfont = render_demo_phrase()
@@ -86,8 +87,9 @@ def run_demo(out_dir: str | os.PathLike, *, n_iter: int = 64, progress: bool = T
                                                   progress=progress)}
     if codec_folder is not None and (Path(codec_folder) / "vocoder" / "config.json").is_file():
         codec = LatentCodec.from_pretrained(codec_folder)
-        methods["vocoder"] = lambda: codec.vocode(log_mel, samples)
-        methods["vae round trip"] = lambda: codec.reconstruct(original)
+        methods["vocoder"] = lambda: codec.vocode(log_mel, samples, "vocoder")
+        methods["hybrid"] = lambda: codec.vocode(log_mel, samples, "hybrid")
+        methods["vae round trip"] = lambda: codec.reconstruct(original)  # the default decoder
 
     reconstructions = []
     for method, run in methods.items():
