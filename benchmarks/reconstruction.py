@@ -6,7 +6,7 @@
 
 On test-split clips (``--clips`` music and as many sound effects, at most 10 s each), every
 decoder (:mod:`latentaudio.decoders`: Griffin-Lim 64, the vocoder, the hybrid; with
-``--vocoder-v2`` also that vocoder alone and in the hybrid) turns two mels into audio: the true
+``--vocoder-v2`` also that vocoder) turns two mels into audio: the true
 mel of the clip ("mel") and the mel after the VAE round trip ("codec", what generation hears).
 Per kind, path and decoder it reports:
 - MR-STFT distance (auraloss, lower is better), also as a ratio to Griffin-Lim-64's;
@@ -65,10 +65,9 @@ def decoders(codec: LatentCodec, v2: LatentCodec | None) -> dict:
     """name -> f(log_mel, samples) -> waveform."""
     table = {"griffin-lim 64": lambda m, n: codec.vocode(m, n, "griffin-lim"),
              "vocoder v1": lambda m, n: codec.vocode(m, n, "vocoder"),
-             "hybrid v1": lambda m, n: codec.vocode(m, n, "hybrid")}
+             "hybrid": lambda m, n: codec.vocode(m, n, "hybrid")}
     if v2 is not None:
-        table |= {"vocoder v2": lambda m, n: v2.vocode(m, n, "vocoder"),
-                  "hybrid v2": lambda m, n: v2.vocode(m, n, "hybrid")}
+        table["vocoder v2"] = lambda m, n: v2.vocode(m, n, "vocoder")
     return table
 
 

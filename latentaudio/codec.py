@@ -116,11 +116,8 @@ class LatentCodec:
         batch, channels, n_mels, frames = log_mel.shape
         mono = log_mel.reshape(batch * channels, n_mels, frames)
         magnitude = self.mel.mel_to_magnitude(mono.float(), refine=HYBRID_REFINE)
-        start = None
-        if self.vocoder is not None and self.vocoder.config.phase == "increment":
-            start = self.vocoder.spectrum(mono.to(self.vocoder.dtype)).angle().float()
         return phase_retrieval(magnitude.reshape(batch, channels, -1, frames), self.mel,
-                               n_iter=HYBRID_ITERATIONS, length=samples, initial_phase=start)
+                               n_iter=HYBRID_ITERATIONS, length=samples)
 
     def decode(self, latents: torch.Tensor, samples: int, decoder: str | None = None
                ) -> torch.Tensor:

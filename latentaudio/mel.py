@@ -210,7 +210,6 @@ def phase_retrieval(
     momentum: float = 0.99,
     length: int | None = None,
     generator: torch.Generator | None = None,
-    initial_phase: torch.Tensor | None = None,
     progress: bool = False,
 ) -> torch.Tensor:
     """A waveform ``(B, C, samples)`` whose STFT magnitude approaches ``magnitude``
@@ -218,9 +217,8 @@ def phase_retrieval(
 
     The fast Griffin-Lim algorithm (Perraudin, Balazs & Sondergaard 2013, "A fast Griffin-Lim
     algorithm"): Griffin & Lim's (1984) alternating projections with momentum. Initial phases
-    are ``initial_phase`` (radians, the magnitude's shape) or uniform random from ``generator``
-    (when none is given, one seeded 0 per batch item: deterministic, and independent of the
-    batch): a random start shares nothing with the frame grid, so the result carries no comb of
+    are uniform random from ``generator`` (when none is given, one seeded 0 per batch item:
+    deterministic, and independent of the batch): a random start shares nothing with the frame grid, so the result carries no comb of
     tones at the hop rate, which a phase predicted frame by frame can.
     """
     if magnitude.ndim != 4 or magnitude.shape[2] != mel.config.n_freqs:
@@ -233,16 +231,15 @@ def phase_retrieval(
     if mel.config.num_frames(length) != frames:
         raise ValueError(f"{frames} frames cannot come from {length} samples "
                          f"(that gives {mel.config.num_frames(length)})")
-    if initial_phase is None:
-        # Without a generator, each item draws from its own seed-0 generator, so item i's
-        # output does not depend on the batch it came in.
-        generators = [generator] * batch if generator is not None else [
-            torch.Generator(device=magnitude.device).manual_seed(0) for _ in range(batch)]
-        initial_phase = 2 * math.pi * torch.stack([
-            torch.rand(magnitude.shape[1:], generator=g, device=magnitude.device)
-            for g in generators])
+    # Without a generator, each item draws from its own seed-0 generator, so item i's output
+    # does not depend on the batch it came in.
+    generators = [generator] * batch if generator is not None else [
+        torch.Generator(device=magnitude.device).manual_seed(0) for _ in range(batch)]
+    phase = 2 * math.pi * torch.stack([
+        torch.rand(magnitude.shape[1:], generator=g, device=magnitude.device)
+        for g in generators])
     magnitude = magnitude.reshape(batch * channels, -1, frames).float()
-    angles = torch.polar(torch.ones_like(magnitude), initial_phase.reshape(magnitude.shape).float())
+    angles = torch.polar(torch.ones_like(magnitude), phase.reshape(magnitude.shape))
     previous = torch.zeros_like(angles)
     for _ in tqdm(range(n_iter), desc="griffin-lim", unit="iter", disable=not progress,
                   leave=False):
