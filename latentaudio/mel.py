@@ -218,8 +218,9 @@ def phase_retrieval(
     The fast Griffin-Lim algorithm (Perraudin, Balazs & Sondergaard 2013, "A fast Griffin-Lim
     algorithm"): Griffin & Lim's (1984) alternating projections with momentum. Initial phases
     are uniform random from ``generator`` (when none is given, one seeded 0 per batch item:
-    deterministic, and independent of the batch): a random start shares nothing with the frame grid, so the result carries no comb of
-    tones at the hop rate, which a phase predicted frame by frame can.
+    deterministic, and independent of the batch): a random start shares nothing with the frame
+    grid, so the result carries no comb of tones at the hop rate, which a phase predicted frame
+    by frame can.
     """
     if magnitude.ndim != 4 or magnitude.shape[2] != mel.config.n_freqs:
         raise ValueError(f"expected (batch, channels, {mel.config.n_freqs}, frames), "
