@@ -64,3 +64,19 @@ def test_chroma_similarity_matches_a_transposed_melody_less():
     same = chroma_similarity(octave_up, melody, SR)  # chroma ignores the octave
     assert same > 0.8
     assert chroma_similarity(other, melody, SR) < same - 0.3
+
+
+def test_hop_comb_prominence_sees_a_frame_rate_buzz_and_not_noise():
+    from latentaudio.evaluation.spectral import hop_comb_prominence
+
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal((2, 5 * 44_100))
+    buzz = np.zeros(5 * 44_100)
+    buzz[::512] = 1.0  # one click per hop: tones at every k x 86.13 Hz
+    assert hop_comb_prominence(noise) == pytest.approx(1.05, abs=0.1)
+    assert hop_comb_prominence(0.05 * noise + 0.5 * buzz) > 20
+    # Tones off the grid (k x 86.13 + 40 Hz) are not the comb.
+    t = np.arange(5 * 44_100) / 44_100
+    off_grid = sum(np.sin(2 * np.pi * (k * 44_100 / 512 + 40) * t) for k in range(2, 60))
+    assert hop_comb_prominence(noise + 0.05 * off_grid) < 1.3
+    assert np.isnan(hop_comb_prominence(np.zeros(44_100)))
