@@ -29,7 +29,23 @@ def provenance(*, operation: str, prompt: str, seed: int, model: dict,
     return {"software": f"latentaudio {__version__}", "operation": operation,
             "model": model.get("id"), "model_sha256": model.get("denoiser_sha256"),
             "prompt_sha256": prompt_hash(prompt), "seed": seed, "watermark": watermark,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_creation_time()))}
+
+
+def _creation_time() -> float:
+    """Now, or ``SOURCE_DATE_EPOCH`` when it is set (the reproducible-builds convention,
+    https://reproducible-builds.org/specs/source-date-epoch/): the same seed and settings then
+    give byte-identical files."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return float(int(epoch))
+        except ValueError:
+            from latentaudio.errors import LatentAudioError
+
+            raise LatentAudioError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of "
+                                   "seconds since 1970") from None
+    return time.time()
 
 
 def file_metadata(record: dict) -> dict[str, str]:

@@ -224,6 +224,10 @@ def test_api_key(pipe, tmp_path):  # noqa: F811
         assert "API key" in error_of(client.post("/v1/generate", json={"prompt": "x"}), 401)
         assert "API key" in error_of(client.get("/v1/jobs", headers={"X-API-Key": "nope"}), 401)
         assert client.get("/v1/jobs", headers={"X-API-Key": "sesame"}).status_code == 200
+        # A key with non-ASCII characters is a wrong key (401), not a crash (it was a 500).
+        for wrong in ("sésame".encode(), b"\xff\xfe", "密码".encode()):
+            assert "API key" in error_of(client.get("/v1/jobs", headers={"X-API-Key": wrong}),
+                                         401)
         bearer = {"Authorization": "Bearer sesame"}
         assert client.post("/v1/generate", json={"prompt": "x"},
                            headers=bearer).status_code == 202

@@ -29,3 +29,21 @@ def test_files_without_a_record(tmp_path):
     plain = save_audio(tmp_path / "plain.wav", np.zeros((2, 100), np.float32),
                        metadata={"comment": "not ours"})
     assert read_provenance(plain) is None
+
+
+def test_source_date_epoch_makes_files_byte_identical(tmp_path, monkeypatch):
+    from latentaudio.errors import LatentAudioError
+    from tests.signals import sine
+
+    audio = sine(440.0, seconds=0.5)
+    model = {"id": "m", "denoiser_sha256": "abc"}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    paths = []
+    for name in ("a.flac", "b.flac"):
+        record = provenance(operation="generate", prompt="p", seed=1, model=model, watermark=None)
+        paths.append(save_output(tmp_path / name, audio, None, {"seed": 1}, record))
+    assert record["created"] == "2023-11-14T22:13:20Z"
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(LatentAudioError, match="SOURCE_DATE_EPOCH"):
+        provenance(operation="generate", prompt="p", seed=1, model=model, watermark=None)

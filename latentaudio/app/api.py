@@ -191,7 +191,10 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
         bearer = request.headers.get("authorization", "")
         if given is None and bearer.lower().startswith("bearer "):
             given = bearer[7:].strip()
-        if given is None or not secrets.compare_digest(given, settings.api_key):
+        # compare_digest takes str only when both are ASCII; bytes compare any header value
+        # (a non-ASCII key is simply wrong, never a 500).
+        if given is None or not secrets.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                                       settings.api_key.encode("utf-8")):
             raise ApiError(401, "a valid API key is required: send it as 'X-API-Key: KEY' or "
                            "'Authorization: Bearer KEY'", {"WWW-Authenticate": "Bearer"})
 
