@@ -64,6 +64,21 @@ def check_region(start: float, end: float, length: float) -> None:
             "start before end)")
 
 
+def check_loop(bpm: float, bars: int, beats_per_bar: int) -> float:
+    """The loop's length in seconds, or a one-line error: bars x beats x 60 / bpm must be 0.5 s
+    to the generator's longest clip less the crossfade tail (and bpm a sane tempo)."""
+    from latentaudio.pipeline import MAX_SECONDS
+
+    if not (0 < bpm <= 1000 and bars >= 1 and beats_per_bar >= 1):  # NaN fails too
+        raise LatentAudioError("bpm (up to 1000), bars and beats per bar must be positive")
+    seconds = bars * beats_per_bar * 60.0 / bpm
+    longest = MAX_SECONDS - LOOP_TAIL_SECONDS
+    if not 0.5 <= seconds <= longest:
+        raise LatentAudioError(f"{bars} bars of {beats_per_bar} at {bpm:g} bpm is {seconds:.2f} s:"
+                               f" a loop must be 0.5 to {longest:g} s")
+    return seconds
+
+
 def check_extension(seconds: float, have: float) -> None:
     if seconds <= have:
         raise LatentAudioError(f"the total length {seconds:g} s is not longer than the input "
@@ -287,17 +302,9 @@ class Editor:
              negative: str | None = None, key: str | None = None, lufs: float = -14.0,
              progress: bool = True) -> EditOutput:
         """A seamless loop of exactly ``bars`` bars at ``bpm``."""
-        from latentaudio.pipeline import MAX_SECONDS
-
-        if bpm <= 0 or bars < 1 or beats_per_bar < 1:
-            raise LatentAudioError("bpm, bars and beats per bar must be positive")
-        samples = round(bars * beats_per_bar * 60.0 / bpm * self.rate)
+        samples = round(check_loop(bpm, bars, beats_per_bar) * self.rate)
         tail = min(round(LOOP_TAIL_SECONDS * self.rate), samples // 4)
         seconds = (samples + tail) / self.rate
-        if samples < round(0.5 * self.rate) or seconds > MAX_SECONDS:
-            raise LatentAudioError(
-                f"{bars} bars of {beats_per_bar} at {bpm:g} bpm is {samples / self.rate:.2f} s: "
-                f"a loop must be 0.5 to {MAX_SECONDS - LOOP_TAIL_SECONDS:g} s")
         result = self.pipe(prompt, seconds=seconds, bpm=bpm, key=key, negative_prompt=negative,
                            num_inference_steps=steps, guidance_scale=guidance, seeds=[seed],
                            mastering=MasteringConfig(target_lufs=lufs, fade_in_seconds=0.0,

@@ -64,7 +64,12 @@ class Request:
         """Raise a one-line :class:`LatentAudioError` for values the operation cannot use;
         returns the request with its key spelt canonically and a seed chosen."""
         from latentaudio.conditioning.prompt import canonical_key
-        from latentaudio.editing import check_extension, check_region, check_strength
+        from latentaudio.editing import (
+            check_extension,
+            check_loop,
+            check_region,
+            check_strength,
+        )
         from latentaudio.pipeline import MAX_SECONDS, MIN_SECONDS
 
         if self.operation not in OPERATIONS:
@@ -100,8 +105,7 @@ class Request:
         elif self.operation == "loop":
             if self.bpm is None or self.bars is None:
                 raise LatentAudioError("loop needs bpm and bars")
-            if self.bpm <= 0 or self.bars < 1 or self.beats_per_bar < 1:
-                raise LatentAudioError("bpm, bars and beats per bar must be positive")
+            check_loop(self.bpm, self.bars, self.beats_per_bar)
         seed = self.seed if self.seed is not None else secrets.randbelow(2**31)
         return Request(**self.as_dict() | {"key": canonical_key(self.key), "seed": seed})
 

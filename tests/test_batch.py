@@ -105,17 +105,26 @@ def test_batch_makes_each_clip_and_resumes(capsys, tmp_path, model):
     assert (out / "dog.flac").stat().st_mtime_ns == stamps["dog.flac"]
 
 
-def test_failed_items_are_logged_and_the_rest_made(capsys, tmp_path, model):
+def test_failed_items_are_logged_and_the_rest_made(capsys, tmp_path, model, monkeypatch):
+    import latentaudio.render
+
+    real_render = latentaudio.render.render
+
+    def fails_on_silence(pipe, request, *args, **kwargs):  # as when every draw is silent
+        if request.prompt == "total silence":
+            raise LatentAudioError("the model made silence 5 times in a row")
+        return real_render(pipe, request, *args, **kwargs)
+
+    monkeypatch.setattr(latentaudio.render, "render", fails_on_silence)
     prompts = write_lines(tmp_path / "p.jsonl", {"prompt": "ok", "seconds": 1},
-                          {"operation": "loop", "prompt": "far too long", "bpm": 30,
-                           "bars": 64})
+                          {"prompt": "total silence", "seconds": 1})
     out = tmp_path / "out"
     code = cli.main(["batch", str(prompts), "--out", str(out), "--checkpoint", str(model),
                      "--steps", "2", "-q"])
     assert code == 1
     assert "1 of 2 items failed" in capsys.readouterr().err
     failure = json.loads((out / "failed.jsonl").read_text())
-    assert failure["name"] == "0001-far-too-long" and "a loop must be" in failure["error"]
+    assert failure["name"] == "0001-total-silence" and "silence 5 times" in failure["error"]
     assert (out / "0000-ok.wav.json").is_file()
 
 

@@ -93,3 +93,14 @@ def test_loop_rejects_impossible_lengths(editor):
         editor.loop("drums", 120, 40)
     with pytest.raises(LatentAudioError, match="positive"):
         editor.loop("drums", 0, 2)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"bpm": 1e-308, "bars": 1}, "a loop must be"), ({"bpm": 60, "bars": 64}, "a loop must be"),
+    ({"bpm": float("nan"), "bars": 2}, "positive"), ({"bpm": 400, "bars": 1,
+                                                    "beats_per_bar": 1}, "a loop must be")])
+def test_loop_requests_are_refused_before_any_model_loads(values, message):
+    from latentaudio.render import Request
+
+    with pytest.raises(LatentAudioError, match=message):
+        Request(operation="loop", prompt="drums", **values).check()
