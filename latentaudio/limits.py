@@ -7,8 +7,16 @@ from __future__ import annotations
 
 from latentaudio.errors import LatentAudioError
 
+SEED_LIMIT = 2**32  # seeds are 0 .. 2^32 - 1 (numpy's range; torch's generators take them all)
 GUIDANCE_RANGE = (0.0, 30.0)  # classifier-free guidance scale; 1 = none
 LOUDNESS_TARGET_RANGE = (-40.0, -6.0)  # LUFS: from quiet ambience to a loud master
+
+
+def check_seed(seed: int | None) -> int | None:
+    """None: a fresh one is drawn."""
+    if seed is not None and not 0 <= seed < SEED_LIMIT:
+        raise LatentAudioError(f"seed {seed} is out of range: use 0 to {SEED_LIMIT - 1}")
+    return seed
 
 
 def check_guidance(scale: float) -> float:

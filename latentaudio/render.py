@@ -17,7 +17,7 @@ import numpy as np
 
 from latentaudio.decoders import check_decoder_name
 from latentaudio.errors import LatentAudioError
-from latentaudio.limits import check_guidance, check_loudness_target
+from latentaudio.limits import check_guidance, check_loudness_target, check_seed
 
 OPERATIONS = ("generate", "inpaint", "vary", "extend", "loop")
 NEEDS_INPUT = ("inpaint", "vary", "extend")
@@ -85,6 +85,7 @@ class Request:
             raise LatentAudioError(f"steps must be at least 1, got {self.steps}")
         check_decoder_name(self.decoder)
         check_guidance(self.cfg)
+        check_seed(self.seed)
         check_loudness_target(self.lufs)
         if self.operation in NEEDS_INPUT and input_seconds is None:
             raise LatentAudioError(f"{self.operation} needs input audio")

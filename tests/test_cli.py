@@ -1,6 +1,7 @@
 """The command line: helpful --help, one-line errors, no tracebacks, no half-written files."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -599,3 +600,36 @@ def test_numbers_out_of_range_fail_in_one_line_before_anything_runs(capsys, tmp_
     code, _out, err = run_exiting(capsys, *argv)
     assert code == 2 and "out of range" in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "rain", "-o", ""], "is not a file name"),
+    (["generate", "rain", "-o", "out/"], "is not a file name"),
+    (["generate", "rain", "-o", "x.xyz"], "unknown audio format '.xyz'"),
+    (["generate", "rain", "--seed", str(2**64)], "seed 18446744073709551616 is out of range"),
+    (["song", "rock", "-o", "s.wav", "--seed", "-1"], "out of range"),
+    (["loop", "beat", "--bpm", "90", "--bars", "1", "-o", ""], "is not a file name")])
+def test_bad_outputs_and_seeds_fail_at_parse_time(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, _out, err = run_exiting(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unwritable_folder_fails_before_the_model_loads(capsys, tmp_path, monkeypatch):
+    import latentaudio.generation
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(latentaudio.generation, "load_pipeline", no_load)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    # Root writes anywhere, so the unprivileged case applies only when not root.
+    targets = [tmp_path / "notes.txt" / "out.wav"] + (
+        [locked / "out.wav"] if not os.access(locked, os.W_OK) else [])
+    for target in targets:
+        code, _out, err = run(capsys, "generate", "rain", "-o", str(target))
+        assert code == 1 and "is not a writable folder" in err, err
+        assert len(err.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ from latentaudio.cli.common import (
     guidance_scale,
     positive_float,
     positive_int,
+    seed_value,
 )
 from latentaudio.errors import LatentAudioError
 
@@ -50,7 +51,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="denoising steps where a line gives none (default: %(default)s)")
     parser.add_argument("--cfg", type=guidance_scale, default=4.0,
                         help="guidance where a line gives none (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="line i without a seed gets SEED + i (default: %(default)s)")
     parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default="wav",
                         help="audio format where a line gives none (default: %(default)s)")

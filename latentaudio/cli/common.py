@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from latentaudio.errors import LatentAudioError
 
@@ -51,6 +53,40 @@ def guidance_scale(text: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def seed_value(text: str) -> int:
+    """argparse type: a seed in range (2^64 used to end in an internal error)."""
+    from latentaudio.limits import check_seed
+
+    try:
+        return check_seed(int(text))
+    except LatentAudioError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def audio_output(text: str) -> Path:
+    """argparse type: an output file path with a name (and, if it has one, a known format),
+    checked before any model loads."""
+    from latentaudio.render import FORMATS
+
+    path = Path(text)
+    if not text.strip() or text.endswith(("/", os.sep)) or path.name in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file name: give one, e.g. out.wav")
+    if path.suffix and path.suffix.lower().lstrip(".") not in FORMATS:
+        raise argparse.ArgumentTypeError(f"unknown audio format {path.suffix!r}: use one of "
+                                         f"{', '.join(FORMATS)}")
+    return path
+
+
+def check_writable(path: Path) -> None:
+    """Fail before generating when ``path``'s folder cannot be written (the nearest existing
+    folder above it, when it does not exist yet)."""
+    folder = path.resolve().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise LatentAudioError(f"cannot write {path}: {folder} is not a writable folder")
+
+
 def loudness_target(text: str) -> float:
     """argparse type: a loudness target in LUFS, in range."""
     from latentaudio.limits import check_loudness_target
@@ -85,7 +121,7 @@ def add_actions(parser: argparse.ArgumentParser, actions: list[Command]) -> None
 
 def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     """--seed, --steps, --cfg and --negative, shared by generate and the editing commands."""
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=seed_value, default=None,
                         help="random seed (default: a fresh one, written to the sidecar)")
     parser.add_argument("--steps", type=positive_int, default=12,
                         help="denoising steps (default: %(default)s)")

@@ -10,6 +10,8 @@ from latentaudio.cli.common import (
     add_decoder_option,
     add_responsibility_options,
     add_sampling_options,
+    audio_output,
+    check_writable,
     loudness_target,
     positive_float,
     positive_int,
@@ -21,7 +23,7 @@ def _common(parser: argparse.ArgumentParser, *, needs_input: bool = True) -> Non
     if needs_input:
         parser.add_argument("input", type=Path, help="audio file to edit (any format and rate)")
     parser.add_argument("prompt", help="what the new audio should sound like")
-    parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
+    parser.add_argument("-o", "--out", type=audio_output, required=True, help="output file")
     add_sampling_options(parser)
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
     add_decoder_option(parser)
@@ -90,6 +92,7 @@ def _run(args: argparse.Namespace, operation: str) -> None:
         decoder=args.decoder)
     # Check what can be checked before the model loads.
     request = request.check(audio.shape[-1] / SAMPLE_RATE if audio is not None else None)
+    check_writable(args.out)
     pipe, folder = load_pipeline(args.checkpoint)
     written, sidecar, _ = render(pipe, request, args.out, model=model_identity(folder), audio=audio,
                               input_name=str(args.input) if audio is not None else None,

@@ -13,6 +13,8 @@ from latentaudio.cli.common import (
     add_responsibility_options,
     add_sampling_options,
     add_token_sampling_options,
+    audio_output,
+    check_writable,
     loudness_target,
     positive_float,
     positive_int,
@@ -74,7 +76,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     add_responsibility_options(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="model folder (default: the shipped checkpoints/latentaudio-small)")
-    parser.add_argument("-o", "--out", type=Path, default=None,
+    parser.add_argument("-o", "--out", type=audio_output, default=None,
                         help="output file (default: from the prompt and seed, in this folder)")
     parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default=None,
                         help="audio format (default: from --out's extension, else wav)")
@@ -116,10 +118,12 @@ def _generate(args: argparse.Namespace) -> None:
         raise LatentAudioError(f"duration {args.seconds:g} s is out of range: use "
                                f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
     clap = _clap(args) if args.candidates > 1 else None
-    pipe, folder = load_pipeline(args.checkpoint)
     first = args.seed if args.seed is not None else secrets.randbelow(2**31)
     seeds = [first + i for i in range(args.count)]
     paths = _outputs(args, seeds)
+    for path in paths:
+        check_writable(path)
+    pipe, folder = load_pipeline(args.checkpoint)
     # Candidate j of output i has seed seeds[i] + j * CANDIDATE_STRIDE; with one generator per
     # sample, the kept clip is what '--seed KEPT --candidates 1' gives (up to float rounding
     # between batch sizes).

@@ -12,10 +12,13 @@ from latentaudio.cli.common import (
     add_decoder_option,
     add_responsibility_options,
     add_token_sampling_options,
+    audio_output,
+    check_writable,
     guidance_scale,
     loudness_target,
     positive_float,
     save_output,
+    seed_value,
     watermark_config,
 )
 
@@ -43,7 +46,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="duration, 1 to 300 (default: %(default)s)")
     parser.add_argument("--bpm", type=positive_float, default=None, help="tempo")
     parser.add_argument("--key", default=None, help='key, e.g. "A minor"')
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=seed_value, default=None,
                         help="random seed (default: a fresh one, written to the sidecar)")
     parser.add_argument("--cfg", type=guidance_scale, default=3.0,
                         help="guidance on the token logits; 1 = none (default: %(default)s)")
@@ -54,7 +57,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     add_responsibility_options(parser)
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="token-AR model folder (default: checkpoints/latentaudio-ar)")
-    parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
+    parser.add_argument("-o", "--out", type=audio_output, required=True, help="output file")
     parser.add_argument("--format", choices=["wav", "flac", "ogg", "mp3"], default=None,
                         help="audio format (default: from --out's extension)")
 
@@ -78,6 +81,7 @@ def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: f
     from latentaudio.provenance import provenance
 
     key = canonical_key(args.key)
+    check_writable(args.out)
     pipe, folder = load_token_pipeline(args.checkpoint)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     result = pipe(prompt, seconds=seconds, bpm=args.bpm, key=key, lyrics=lyrics,
