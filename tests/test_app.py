@@ -273,6 +273,22 @@ def test_restart_keeps_finished_and_queued_jobs(pipe, tmp_path):  # noqa: F811
         assert len(client.get("/v1/jobs").json()) == 4
 
 
+def test_orphans_are_cleared_at_start_and_a_deleted_output_is_410(pipe, tmp_path):  # noqa: F811
+    data = tmp_path / "server"
+    with client_for(pipe, data) as client:
+        job = client.post("/v1/generate", json={"prompt": "gone", "seconds": 1,
+                                                "steps": 2}).json()["id"]
+        done = wait(client, job)
+    orphan = data / "outputs" / f".{job}.wav.1234.abcd.part"  # a server killed mid-write
+    orphan.write_bytes(b"RIFF")
+    with client_for(pipe, data, workers=0) as client:
+        assert not orphan.exists()
+        (data / "outputs" / f"{job}.wav").unlink()  # deleted by hand
+        assert "gone" in error_of(client.get(done["links"]["audio"]), 410)
+        response = client.post("/v1/vary", data={"prompt": "x", "source_job": job})
+        assert "gone" in error_of(response, 410)
+
+
 def test_openapi_describes_every_route_and_the_page_is_served(client):
     schema = client.get("/openapi.json").json()
     paths = set(schema["paths"])

@@ -137,7 +137,8 @@ class ErrorView(BaseModel):
     error: str
 
 
-ERRORS = {status: {"model": ErrorView} for status in (400, 401, 404, 409, 413, 422, 429, 503)}
+ERRORS = {status: {"model": ErrorView}
+          for status in (400, 401, 404, 409, 410, 413, 422, 429, 503)}
 
 
 # ---------------------------------------------------------------------------------- the app
@@ -150,6 +151,9 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         (data / "inputs").mkdir(parents=True, exist_ok=True)
+        # Half-written files of a server killed mid-write (save_output's temporary names).
+        for orphan in [*(data / "outputs").glob(".*.part"), *(data / "inputs").glob(".*.part")]:
+            orphan.unlink(missing_ok=True)
         store.requeue_interrupted()
         pool.start()
         yield
@@ -260,6 +264,8 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
                 raise ApiError(404, f"no job {source_job}")
             if source.status != "succeeded":
                 raise ApiError(409, f"job {source_job} has no output ({source.status})")
+            if not Path(source.output_path).is_file():
+                raise ApiError(410, f"job {source_job}'s output is gone from the server's disk")
             suffix, name = Path(source.output_path).suffix, f"job:{source_job}"
             path = data / "inputs" / f"{job_id}{suffix}"
             shutil.copyfile(source.output_path, path)
@@ -315,6 +321,9 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
         if job.status != "succeeded":
             raise ApiError(409, f"job {job_id} is {job.status}: no output"
                            + (" yet" if job.status in ("queued", "running") else ""))
+        if not Path(job.output_path).is_file():  # deleted from disk since
+            raise ApiError(410, f"job {job_id}'s output is gone from the server's disk: make "
+                           "it again")
         return job
 
 
