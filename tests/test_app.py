@@ -211,10 +211,30 @@ def test_cancel_a_running_job(pipe, tmp_path):  # noqa: F811
                                                 "steps": 5}).json()
         assert gated.entered.wait(30)
         assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
-        assert client.delete(f"/v1/jobs/{job['id']}").status_code == 200
+        answer = client.delete(f"/v1/jobs/{job['id']}")
+        assert answer.status_code == 200 and answer.json()["cancel_requested"] is True
         gated.gate.set()
         done = wait(client, job["id"])
         assert done["status"] == "cancelled"
+        assert not list((tmp_path / "s" / "outputs").glob(f"{job['id']}*"))
+
+
+def test_a_cancel_after_the_last_step_still_ends_cancelled(pipe, tmp_path,  # noqa: F811
+                                                         monkeypatch):
+    import latentaudio.render
+
+    real_render = latentaudio.render.render
+
+    def cancelled_while_writing(pipe_, request, out, **kwargs):  # DELETE lands after step 12
+        written = real_render(pipe_, request, out, **kwargs)
+        JobStore(tmp_path / "s" / "jobs.sqlite").cancel(out.stem)
+        return written
+
+    monkeypatch.setattr(latentaudio.render, "render", cancelled_while_writing)
+    with client_for(pipe, tmp_path / "s") as client:
+        job = client.post("/v1/generate", json={"prompt": "x", "seconds": 1,
+                                                "steps": 2}).json()
+        assert wait(client, job["id"])["status"] == "cancelled"
         assert not list((tmp_path / "s" / "outputs").glob(f"{job['id']}*"))
 
 

@@ -122,6 +122,8 @@ class JobView(BaseModel):
     id: str
     operation: str
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    cancel_requested: bool = Field(description="a running job asked to stop: it will end "
+                                   "'cancelled', with no output")
     progress: float = Field(description="0 to 1")
     queue_position: int | None = Field(description="queued jobs ahead of this one")
     created: float
@@ -215,6 +217,7 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
                 "progress": round(job.progress, 4), "queue_position": (
                     store.position(job.id) if job.status == "queued" else None),
                 "created": job.created, "started": job.started, "finished": job.finished,
+                "cancel_requested": job.cancel_requested and job.status == "running",
                 "error": job.error, "request": job.request | {"format": job.format},
                 "seconds": (job.sidecar or {}).get("seconds"), "links": links}
 
@@ -384,7 +387,9 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
     @app.delete("/v1/jobs/{job_id}", response_model=JobView, tags=["jobs"],
                 dependencies=guarded)
     def cancel(job_id: str):
-        """Cancel: a queued job at once, a running one at its next denoising step."""
+        """Cancel: a queued job at once; a running one answers ``cancel_requested: true`` and
+        ends ``cancelled`` with no output, whether at its next denoising step or after its
+        last one."""
         job = job_or_404(job_id)
         if job.status in FINISHED:
             raise ApiError(409, f"job {job_id} has already {job.status}")

@@ -116,7 +116,11 @@ class WorkerPool:
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             self.store.fail(job.id, f"internal error: {type(error).__name__}: {error}")
         else:
-            self.store.succeed(job.id, str(written), sidecar)
+            if not self.store.succeed(job.id, str(written), sidecar):  # cancelled at the end
+                for made in (written, self.outputs / f"{job.id}.png",
+                             written.with_name(written.name + ".json")):
+                    Path(made).unlink(missing_ok=True)
+                log.info("job %s cancelled after its last step", job.id)
 
 
 def _spectrogram(audio, png: Path) -> None:
