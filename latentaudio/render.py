@@ -8,6 +8,7 @@ fail in one line at once rather than after a model load or a queue wait.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -55,6 +56,8 @@ class Request:
         if unknown:
             raise LatentAudioError(f"unknown field(s) {', '.join(unknown)}: known are "
                                    f"{', '.join(sorted(known))}")
+        for name, value in values.items():
+            _check_type(name, value)
         return cls(**values)
 
     def as_dict(self) -> dict:
@@ -109,6 +112,30 @@ class Request:
             check_loop(self.bpm, self.bars, self.beats_per_bar)
         seed = self.seed if self.seed is not None else secrets.randbelow(2**31)
         return Request(**self.as_dict() | {"key": canonical_key(self.key), "seed": seed})
+
+
+# What each field may hold in JSON (batch lines, stored jobs): a string where text is meant, a
+# number where one is, never a string for a number ("5" is refused, not guessed at).
+_TEXT = {"operation", "prompt", "negative", "key", "decoder"}
+_INTEGERS = {"seed", "steps", "bars", "beats_per_bar"}
+_NUMBERS = {"seconds", "cfg", "bpm", "lufs", "start", "end", "strength"}
+_FLAGS = {"watermark", "safety_filter"}
+_OPTIONAL = {"negative", "key", "decoder", "seed", "bars", "seconds", "bpm", "start", "end"}
+
+
+def _check_type(name: str, value) -> None:
+    if value is None and name in _OPTIONAL:
+        return
+    if name in _TEXT:
+        ok, wanted = isinstance(value, str), "text"
+    elif name in _INTEGERS:
+        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif name in _NUMBERS:
+        ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    else:
+        ok, wanted = isinstance(value, bool), "true or false"
+    if not ok:
+        raise LatentAudioError(f"{name} must be {wanted}, got {json.dumps(value)}")
 
 
 def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray | None = None,

@@ -56,6 +56,11 @@ def test_lines_are_checked_before_any_work(tmp_path):
         ('{"prompt": "x", "cfg": NaN}', "guidance scale nan is out of range"),
         ({"prompt": "x", "lufs": 1000}, "loudness target 1000 LUFS is out of range"),
         ({"prompt": "x", "decoder": "wavenet"}, "unknown decoder 'wavenet'"),
+        ({"prompt": 123}, "bad.jsonl:1: prompt must be text, got 123"),
+        ({"prompt": "x", "seconds": "abc"}, "seconds must be a number, got \"abc\""),
+        ({"prompt": "x", "steps": "5"}, "steps must be a whole number, got \"5\""),
+        ({"prompt": "x", "watermark": "no"}, "watermark must be true or false"),
+        ({"prompt": "x", "seed": 2**64}, "seed 18446744073709551616 is out of range"),
         ({"operation": "paint", "prompt": "x"}, "unknown operation"),
     ]
     for line, expected in cases:
@@ -150,3 +155,11 @@ def test_batch_cli_errors_are_one_line(capsys, tmp_path):
     assert cli.main(["batch", str(bad), "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()
     assert "bad.jsonl:2" in err and "stepz" in err and not (tmp_path / "o").exists()
+
+
+def test_every_request_field_has_a_json_type():
+    from dataclasses import fields
+
+    from latentaudio.render import _FLAGS, _INTEGERS, _NUMBERS, _TEXT, Request
+
+    assert {f.name for f in fields(Request)} == _TEXT | _INTEGERS | _NUMBERS | _FLAGS
