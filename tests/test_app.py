@@ -186,6 +186,19 @@ def test_queue_full_is_429_with_retry_after_and_queued_jobs_cancel(pipe, tmp_pat
         assert client.post("/v1/generate", json={"prompt": "room again"}).status_code == 202
 
 
+def test_a_burst_of_requests_never_overfills_the_queue(pipe, tmp_path):  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    with client_for(pipe, tmp_path / "s", workers=0, max_queue=8) as client:
+        def post(i):
+            return client.post("/v1/generate", json={"prompt": f"p{i}", "steps": 2}).status_code
+
+        with ThreadPoolExecutor(16) as pool:  # 40 at once, as a hostile client would
+            codes = list(pool.map(post, range(40)))
+        assert codes.count(202) == 8 and codes.count(429) == 32
+        assert client.get("/v1/health").json()["jobs"]["queued"] == 8
+
+
 class GatedPipe:
     """The tiny pipeline, held at its first denoising step until the test opens the gate."""
 

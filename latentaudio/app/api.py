@@ -225,16 +225,14 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
         if pool.load_error is not None:
             raise ApiError(503, f"the model did not load: {pool.load_error}")
 
-    def admit() -> None:
-        """503 without a model; 429 with Retry-After when the queue is full."""
-        model_loaded()
+    def queue_full() -> ApiError:
+        """429 with Retry-After: the queue holds ``max_queue`` jobs."""
         counts = store.counts()
-        if counts["queued"] >= settings.max_queue:
-            per_job = store.mean_seconds() or 10.0
-            wait = math.ceil(per_job * (counts["queued"] + counts["running"]) /
-                             max(settings.workers, 1))
-            raise ApiError(429, f"the queue is full ({counts['queued']} jobs waiting): retry "
-                           f"in about {wait} s", {"Retry-After": str(max(1, wait))})
+        per_job = store.mean_seconds() or 10.0
+        wait = math.ceil(per_job * (counts["queued"] + counts["running"]) /
+                         max(settings.workers, 1))
+        return ApiError(429, f"the queue is full ({counts['queued']} jobs waiting): retry "
+                        f"in about {wait} s", {"Retry-After": str(max(1, wait))})
 
     def submit(operation: str, body: Sampling, input_seconds: float | None = None,
                input_path: Path | None = None, input_name: str | None = None,
@@ -247,10 +245,12 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
                            f"{settings.max_steps}")
         request = RenderRequest.from_dict({"operation": operation, **values})
         request = request.check(input_seconds)  # one-line 400 for values it cannot use
-        admit()
+        model_loaded()
         job = store.add(operation, request.as_dict(), body.format, job_id=job_id,
                         input_path=str(input_path) if input_path else None,
-                        input_name=input_name)
+                        input_name=input_name, max_queued=settings.max_queue)
+        if job is None:
+            raise queue_full()
         return JSONResponse(view(job), 202, headers={"Location": f"/v1/jobs/{job.id}"})
 
     async def take_input(audio: UploadFile | None, source_job: str | None, job_id: str,

@@ -95,13 +95,28 @@ class JobStore:
     # ------------------------------------------------------------------------------- writes
     def add(self, operation: str, request: dict, audio_format: str, *,
             input_path: str | None = None, input_name: str | None = None,
-            job_id: str | None = None) -> Job:
+            job_id: str | None = None, max_queued: int | None = None) -> Job | None:
+        """Queue a job; None, and nothing queued, when ``max_queued`` jobs already wait. The
+        count and the insert are one transaction: a burst of requests cannot overfill it."""
         job_id = job_id or new_job_id()
-        self._execute(
-            "INSERT INTO jobs (id, operation, status, request, format, input_path, input_name, "
-            "created) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
-            (job_id, operation, json.dumps(request), audio_format, input_path, input_name,
-             time.time()))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                waiting = self._db.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()[0]
+                full = max_queued is not None and waiting >= max_queued
+                if not full:
+                    self._db.execute(
+                        "INSERT INTO jobs (id, operation, status, request, format, input_path, "
+                        "input_name, created) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+                        (job_id, operation, json.dumps(request), audio_format, input_path,
+                         input_name, time.time()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        if full:
+            return None
         with self.wakeup:
             self.wakeup.notify_all()
         return self.get(job_id)
