@@ -2,6 +2,7 @@
 queue's limits, cancelling, and a restart that keeps queued and finished jobs."""
 
 import io
+import json
 import threading
 import time
 
@@ -332,6 +333,13 @@ def test_openapi_describes_every_route_and_the_page_is_served(client):
     assert "multipart/form-data" in schema["paths"]["/v1/inpaint"]["post"]["requestBody"][
         "content"]
     assert "429" in schema["paths"]["/v1/generate"]["post"]["responses"]
+    # This server's step limit (the default --max-steps, 100), and the one-of-two rule.
+    bodies = schema["components"]["schemas"]
+    assert bodies["GenerateBody"]["properties"]["steps"]["maximum"] == 100
+    assert "not both" in json.dumps(schema["paths"]["/v1/vary"])
+    allow = client.options(f"/v1/jobs/{'0' * 32}")
+    assert allow.status_code == 204
+    assert set(allow.headers["allow"].split(", ")) == {"GET", "DELETE", "OPTIONS"}
     page = client.get("/")
     assert page.status_code == 200 and 'id="prompt"' in page.text
     assert client.get("/static/app.js").status_code == 200

@@ -27,10 +27,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from latentaudio.app.store import FINISHED, Job, JobStore, new_job_id
 from latentaudio.app.worker import Loader, WorkerPool
@@ -102,7 +104,7 @@ class EditForm(Sampling):
 
     source_job: str | None = Field(None, pattern=JOB_ID,
                                    description="edit this earlier job's output instead of an "
-                                   "uploaded file")
+                                   "uploaded file: give 'audio' or 'source_job', not both")
 
 
 class InpaintForm(EditForm):
@@ -165,6 +167,35 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
                   description="Generate and edit stereo 44.1 kHz audio with latent diffusion. "
                   "Submit a job, poll it until it has succeeded, then fetch its audio.")
     app.state.store, app.state.pool, app.state.settings = store, pool, settings
+
+    def openapi() -> dict:
+        """The generated document, with this server's own limits where they differ from the
+        bodies' static ones (--max-steps, --max-extend-seconds)."""
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            for body in schema.get("components", {}).get("schemas", {}).values():
+                properties = body.get("properties", {})
+                if "steps" in properties:
+                    properties["steps"]["maximum"] = settings.max_steps
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+    @app.middleware("http")
+    async def _options(request: Request, call_next):
+        """OPTIONS answers with every method any route allows on the path (Starlette's 405
+        lists only the first route that matched the path, so GET hid DELETE)."""
+        if request.method != "OPTIONS":
+            return await call_next(request)
+        allowed = sorted({method for route in app.routes
+                          if getattr(route, "methods", None)
+                          and route.matches({**request.scope, "method": "GET"})[0] != Match.NONE
+                          for method in route.methods} | {"OPTIONS"})
+        if allowed == ["OPTIONS"]:
+            return JSONResponse({"error": f"no route {request.url.path}"}, 404)
+        return Response(status_code=204, headers={"Allow": ", ".join(allowed)})
 
     # -- errors: always {"error": "..."} ------------------------------------------------------
     @app.exception_handler(ApiError)
@@ -354,19 +385,22 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
     @app.post("/v1/inpaint", status_code=202, response_model=JobView, tags=["jobs"],
               dependencies=guarded)
     async def inpaint(form: Annotated[InpaintForm, Form()], request: Request, audio: Upload = None):
-        """Regenerate the region [start, end) seconds of the input; the rest is kept."""
+        """Regenerate the region [start, end) seconds of the input; the rest is kept. The input
+        is an uploaded ``audio`` file or an earlier job's output (``source_job``), not both."""
         return await submit_edit("inpaint", form, audio, request)
 
     @app.post("/v1/vary", status_code=202, response_model=JobView, tags=["jobs"],
               dependencies=guarded)
     async def vary(form: Annotated[VaryForm, Form()], request: Request, audio: Upload = None):
-        """A variation of the input (audio-to-audio)."""
+        """A variation of the input (audio-to-audio). The input is an uploaded ``audio`` file
+        or an earlier job's output (``source_job``), not both."""
         return await submit_edit("vary", form, audio, request)
 
     @app.post("/v1/extend", status_code=202, response_model=JobView, tags=["jobs"],
               dependencies=guarded)
     async def extend(form: Annotated[ExtendForm, Form()], request: Request, audio: Upload = None):
-        """Continue the input to ``seconds`` in all."""
+        """Continue the input to ``seconds`` in all. The input is an uploaded ``audio`` file or
+        an earlier job's output (``source_job``), not both."""
         if form.seconds > settings.max_extend_seconds:
             raise ApiError(400, f"seconds {form.seconds:g} is over this server's limit of "
                            f"{settings.max_extend_seconds:g}")
