@@ -169,6 +169,47 @@ def test_upload_size_limit(pipe, tmp_path):  # noqa: F811
         assert list((tmp_path / "s" / "inputs").iterdir()) == []  # nothing half-kept
 
 
+def test_big_bodies_are_refused_before_they_are_read(pipe, tmp_path):  # noqa: F811
+    with client_for(pipe, tmp_path / "s", max_upload_mb=0.05) as client:
+        too_big = b"x" * 200_000
+        declared = client.post("/v1/vary", content=too_big,
+                               headers={"content-type": "multipart/form-data; boundary=b"})
+        assert "over 0.05 MB" in error_of(declared, 413)
+
+        def chunks():  # no Content-Length: counted while streaming, stopped at the limit
+            for _ in range(100):
+                yield b"y" * 10_000
+
+        streamed = client.post("/v1/vary", content=chunks(),
+                               headers={"content-type": "multipart/form-data; boundary=b"})
+        assert streamed.status_code == 413
+        assert list((tmp_path / "s" / "inputs").iterdir()) == []
+
+
+def test_long_compressed_uploads_are_refused_from_their_header(pipe, tmp_path,  # noqa: F811
+                                                               monkeypatch):
+    import soundfile as sf
+
+    import latentaudio.audio
+
+    long_silence = tmp_path / "30-minutes.flac"  # ~300 kB of FLAC, 2.4 GB of float32 decoded
+    with sf.SoundFile(long_silence, "w", 44_100, 2, format="FLAC") as out:
+        block = np.zeros((44_100 * 60, 2), dtype=np.float32)
+        for _ in range(30):
+            out.write(block)
+    assert long_silence.stat().st_size < 2_000_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the whole file was decoded")
+
+    monkeypatch.setattr(latentaudio.audio, "load_audio", never)
+    with client_for(pipe, tmp_path / "s") as client:
+        response = client.post("/v1/vary", data={"prompt": "x"}, files={
+            "audio": ("long.flac", long_silence.read_bytes(), "audio/flac")})
+        assert "1800.0 s long" in error_of(response, 400)
+        assert list((tmp_path / "s" / "inputs").iterdir()) == []
+
+
 def test_queue_full_is_429_with_retry_after_and_queued_jobs_cancel(pipe, tmp_path):  # noqa: F811
     # No workers: everything stays queued.
     with client_for(pipe, tmp_path / "s", workers=0, max_queue=2) as client:

@@ -17,6 +17,7 @@ Client-supplied names never become paths: inputs and outputs are stored under th
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import shutil
@@ -31,6 +32,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -56,6 +58,55 @@ class Settings:
     max_upload_mb: float = 50.0
     max_input_seconds: float = 120.0  # inputs of inpaint / vary / extend
     max_extend_seconds: float = 180.0  # extend's total length
+
+
+FORM_OVERHEAD_BYTES = 1 << 16  # room for an edit's text fields beside the file
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``upload_mb`` (plus room for form fields) is
+    refused with 413 before it is read, on its Content-Length, or as soon as a body without one
+    (chunked) passes the limit: the app then sees the body end there, and whatever it answers
+    is replaced by the 413. No larger upload is ever spooled to disk or memory."""
+
+    def __init__(self, app, upload_mb: float) -> None:
+        self.app, self.upload_mb = app, upload_mb
+        self.limit = int(upload_mb * 1e6) + FORM_OVERHEAD_BYTES
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(send)
+        seen, over = 0, False
+
+        async def counted():
+            nonlocal seen, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                over = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def answered(message):
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await self._refuse(send)
+
+        await self.app(scope, counted, answered)
+
+    async def _refuse(self, send) -> None:
+        body = json.dumps({"error": f"the upload is over {self.upload_mb:g} MB: send a "
+                                    "smaller file (max_upload_mb in /v1/health)"})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body.encode()})
 
 
 class ApiError(Exception):
@@ -182,6 +233,7 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi
+    app.add_middleware(BodyLimit, upload_mb=settings.max_upload_mb)
 
     @app.middleware("http")
     async def _options(request: Request, call_next):
@@ -287,7 +339,7 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
     async def take_input(audio: UploadFile | None, source_job: str | None, job_id: str,
                          max_seconds: float) -> tuple[Path, str, float]:
         """Store the edit's input as inputs/<job id>.<ext>; returns path, name, seconds."""
-        from latentaudio.audio import SAMPLE_RATE, AudioFileError, load_audio
+        from latentaudio.audio import SAMPLE_RATE, AudioFileError, audio_info, load_audio
 
         if (audio is None) == (source_job is None):
             raise ApiError(400, "give the input audio as an 'audio' file or name an earlier "
@@ -319,10 +371,21 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
                         raise ApiError(413, f"the upload is over {settings.max_upload_mb:g} MB")
                     out.write(chunk)
         try:
-            seconds = load_audio(path).shape[-1] / SAMPLE_RATE
+            # The header first: a small compressed file can hold hours of audio, which is
+            # refused here, unread. Then a bounded decode, off the event loop.
+            info = audio_info(path)
+            if info.frames > (max_seconds + 1) * info.sample_rate:
+                raise ApiError(400, f"the input is {info.frames / info.sample_rate:.1f} s long: "
+                               f"at most {max_seconds:g} s")
+            decoded = await run_in_threadpool(load_audio, path,
+                                              duration_seconds=max_seconds + 1.0)
+            seconds = decoded.shape[-1] / SAMPLE_RATE
         except AudioFileError as error:
             path.unlink(missing_ok=True)
             raise ApiError(400, f"the input audio is unusable: {error}") from None
+        except ApiError:
+            path.unlink(missing_ok=True)
+            raise
         if seconds > max_seconds:
             path.unlink(missing_ok=True)
             raise ApiError(400, f"the input is {seconds:.1f} s long: at most {max_seconds:g} s")
