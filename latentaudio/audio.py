@@ -212,12 +212,22 @@ def save_audio(
             out.write(np.clip(wav, -1.0, 1.0).T)
         os.replace(tmp, path)
     except (sf.LibsndfileError, RuntimeError, OSError) as error:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise AudioFileError(f"cannot write {path}: {error}") from error
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
     return path
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if there is one; on a read-only filesystem (EROFS) or a folder
+    that went away there is nothing to remove and nothing to do, and the error that brought us
+    here is the one to report."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
@@ -244,6 +254,6 @@ def save_sidecar(audio_path: str | os.PathLike, values: dict) -> Path:
         tmp.write_text(json.dumps(values, indent=2) + "\n")
         os.replace(tmp, path)
     except OSError as error:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise AudioFileError(f"cannot write {path}: {error}") from error
     return path

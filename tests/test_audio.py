@@ -216,3 +216,24 @@ def test_non_finite_samples(tmp_path):
 def test_resample_is_identity_at_same_rate():
     wav = sine()
     assert audio.resample(wav, 44_100, 44_100) is wav
+
+
+def test_a_read_only_filesystem_is_a_one_line_error_not_a_crash(tmp_path, monkeypatch):
+    import errno
+
+    from latentaudio.audio import save_audio
+
+    real_open = os.open
+
+    def read_only(path, flags, mode=0o777, **kwargs):  # as on a filesystem mounted read-only
+        if str(path).endswith(".part"):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, mode, **kwargs)
+
+    def no_unlink(self, missing_ok=False):  # the cleanup hits the same filesystem
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(os, "open", read_only)
+    monkeypatch.setattr(type(tmp_path), "unlink", no_unlink)
+    with pytest.raises(AudioFileError, match=r"cannot write .*Read-only file system"):
+        save_audio(tmp_path / "out.wav", np.zeros((2, 100), dtype=np.float32))
