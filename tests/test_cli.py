@@ -633,3 +633,61 @@ def test_an_unwritable_folder_fails_before_the_model_loads(capsys, tmp_path, mon
         code, _out, err = run(capsys, "generate", "rain", "-o", str(target))
         assert code == 1 and "is not a writable folder" in err, err
         assert len(err.strip().splitlines()) == 1
+
+
+def _bad_files(folder):
+    """0-byte, truncated, wrong header, a header declaring 2 GB, and 8 channels at 96 kHz."""
+    import struct
+
+    good = folder / "good.wav"
+    sf.write(good, (np.random.default_rng(0).standard_normal((44_100, 2)) * 0.1).astype(
+        np.float32), 44_100)
+    raw = good.read_bytes()
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "truncated.flac").write_bytes(b"fLaC" + raw[4:40])
+    (folder / "wrong-header.wav").write_bytes(b"OggS" + raw[4:])
+    huge = bytearray(raw)
+    at = huge.find(b"data")
+    huge[at + 4:at + 8] = struct.pack("<I", 0x7FFFFFF0)
+    (folder / "huge-declared.wav").write_bytes(bytes(huge))
+    sf.write(folder / "eight-96k.wav", (np.random.default_rng(1).standard_normal(
+        (96_000, 8)) * 0.1).astype(np.float32), 96_000)
+    return {"empty.wav": False, "truncated.flac": False, "wrong-header.wav": False,
+            "huge-declared.wav": True, "eight-96k.wav": True}  # name -> usable audio
+
+
+def test_bad_files_through_every_command_that_reads_audio(capsys, tmp_path, tiny_model):
+    files = _bad_files(tmp_path)
+    capsys.readouterr()  # what building the fixture printed
+    for name, usable in files.items():
+        source = str(tmp_path / name)
+        out = tmp_path / "out" / f"{name}.wav"
+        for argv in (["info", source], ["detect", source],
+                     ["reconstruct", source, "-o", str(out), "--checkpoint", str(tiny_model)],
+                     ["encode", source, "-o", str(out.with_suffix(".safetensors")),
+                      "--checkpoint", str(tiny_model)]):
+            code, _out, err = run(capsys, *argv, "-q")
+            assert "internal error" not in err and "Traceback" not in err, (argv, err)
+            if not usable:
+                assert code == 1 and len(err.strip().splitlines()) == 1, (argv, err)
+                assert not (tmp_path / "out").exists() or not list(
+                    (tmp_path / "out").glob(f"{name}*")), argv  # nothing half-written
+            elif argv[0] != "detect":  # detect says "too short to look for a mark" (1 s)
+                assert code == 0, (argv, err)
+
+
+def test_bad_edit_inputs_fail_in_one_line(capsys, tmp_path, tiny_generator):
+    files = _bad_files(tmp_path)
+    capsys.readouterr()  # what building the fixture printed
+    for name, usable in files.items():
+        if usable:
+            continue
+        code, _out, err = run(capsys, "vary", str(tmp_path / name), "rain", "-o",
+                              str(tmp_path / "v.wav"), "--checkpoint", str(tiny_generator),
+                              "--steps", "1", "-q")
+        assert code == 1 and len(err.strip().splitlines()) == 1 and "internal" not in err
+        code, _out, err = run(capsys, "generate", "rain", "--melody", str(tmp_path / name),
+                              "-o", str(tmp_path / "g.wav"), "--checkpoint",
+                              str(tiny_generator), "--steps", "1", "-q")
+        assert code == 1 and len(err.strip().splitlines()) == 1 and "internal" not in err
+        assert not (tmp_path / "v.wav").exists() and not (tmp_path / "g.wav").exists()
