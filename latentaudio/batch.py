@@ -29,6 +29,7 @@ ITEM_KEYS = {"name", "format", "input"}
 @dataclass
 class Item:
     index: int  # line's position among the items, 0-based
+    line: int  # its line number in the file, 1-based (what errors name)
     name: str
     request: Request
     audio_format: str
@@ -95,7 +96,7 @@ def read_items(path: str | Path, *, defaults: dict | None = None, base_seed: int
         if name in names:
             raise LatentAudioError(f"{where}: the name {name!r} is also line {names[name]}'s")
         names[name] = number
-        items.append(Item(index, name, request, fmt, source))
+        items.append(Item(index, number, name, request, fmt, source))
     if not items:
         raise LatentAudioError(f"{path} holds no items: one JSON object per line, e.g. "
                                '{"prompt": "heavy rain on a tin roof", "seconds": 8}')
@@ -120,5 +121,8 @@ def run_items(items: list[Item], out: Path, pipe, model: dict, *, progress: bool
                    input_name=str(item.input) if item.input else None,
                    audio_format=item.audio_format)
         except LatentAudioError as error:
-            failures.append((item, str(error)))
+            failures.append((item, f"line {item.line}: {error}"))
+        except Exception as error:  # a bug, but one item's: the rest of the batch is made
+            failures.append((item, f"line {item.line}: internal error: "
+                                   f"{type(error).__name__}: {error}"))
     return failures

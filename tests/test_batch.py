@@ -115,22 +115,26 @@ def test_failed_items_are_logged_and_the_rest_made(capsys, tmp_path, model, monk
 
     real_render = latentaudio.render.render
 
-    def fails_on_silence(pipe, request, *args, **kwargs):  # as when every draw is silent
-        if request.prompt == "total silence":
+    def fails_on_some(pipe, request, *args, **kwargs):
+        if request.prompt == "total silence":  # as when every draw is silent
             raise LatentAudioError("the model made silence 5 times in a row")
+        if request.prompt == "a bug":  # any other exception: one item's, not the batch's
+            raise OverflowError("Python int too large to convert to C long")
         return real_render(pipe, request, *args, **kwargs)
 
-    monkeypatch.setattr(latentaudio.render, "render", fails_on_silence)
-    prompts = write_lines(tmp_path / "p.jsonl", {"prompt": "ok", "seconds": 1},
-                          {"prompt": "total silence", "seconds": 1})
+    monkeypatch.setattr(latentaudio.render, "render", fails_on_some)
+    prompts = write_lines(tmp_path / "p.jsonl", {"prompt": "total silence", "seconds": 1},
+                          {"prompt": "a bug", "seconds": 1}, {"prompt": "ok", "seconds": 1})
     out = tmp_path / "out"
     code = cli.main(["batch", str(prompts), "--out", str(out), "--checkpoint", str(model),
                      "--steps", "2", "-q"])
     assert code == 1
-    assert "1 of 2 items failed" in capsys.readouterr().err
-    failure = json.loads((out / "failed.jsonl").read_text())
-    assert failure["name"] == "0001-total-silence" and "silence 5 times" in failure["error"]
-    assert (out / "0000-ok.wav.json").is_file()
+    assert "2 of 3 items failed" in capsys.readouterr().err
+    silent, bug = (json.loads(line) for line in (out / "failed.jsonl").read_text().splitlines())
+    assert silent["name"] == "0000-total-silence" and silent["line"] == 1
+    assert silent["error"] == "line 1: the model made silence 5 times in a row"
+    assert bug["line"] == 2 and "internal error: OverflowError" in bug["error"]
+    assert (out / "0002-ok.wav.json").is_file()  # the rest was made
 
 
 def test_two_processes_share_the_items(tmp_path, model):

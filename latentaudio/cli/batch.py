@@ -134,7 +134,8 @@ def _work(args: argparse.Namespace, todo: list) -> None:
         log = args.out / f"failed-{state.process_index}.jsonl"
         with open(log, "w", encoding="utf-8") as out:
             for item, reason in failures:
-                out.write(json.dumps({"name": item.name, "error": reason}) + "\n")
+                out.write(json.dumps({"name": item.name, "line": item.line,
+                                      "error": reason}) + "\n")
     state.wait_for_everyone()
 
 
