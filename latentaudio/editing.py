@@ -33,7 +33,13 @@ from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
 from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.diffusion.flow import initial_noise, sample
 from latentaudio.errors import LatentAudioError
-from latentaudio.postprocess import MasteringConfig, limit_true_peak, loudness, master
+from latentaudio.postprocess import (
+    MasteringConfig,
+    is_silent,
+    limit_true_peak,
+    loudness,
+    master,
+)
 from latentaudio.watermark import DEFAULT_WATERMARK, WatermarkConfig
 
 CROSSFADE_SECONDS = 0.05
@@ -173,6 +179,20 @@ class Editor:
             return None
         return lambda done, total: self.callback(index * total + done, windows * total)
 
+    def _until_audible(self, make, seed: int, part: slice) -> tuple[np.ndarray, int, int]:
+        """``make(seed)`` -> generated ``(2, samples)``; drawn again from seed + k x
+        ``SILENT_SEED_STRIDE`` while its new ``part`` is silent, as the pipeline does. Returns
+        the audio, the seed used and how many redraws it took."""
+        from latentaudio.pipeline import MAX_SILENT_REDRAWS, SILENT_SEED_STRIDE
+
+        for attempt in range(MAX_SILENT_REDRAWS + 1):
+            used = seed + attempt * SILENT_SEED_STRIDE
+            generated = make(used)
+            if not is_silent(generated[:, part], self.rate):
+                return generated, used, attempt
+        raise LatentAudioError(f"the model made silence {MAX_SILENT_REDRAWS + 1} times in a row "
+                               f"(from seed {seed} on): try other words or another seed")
+
     # -------------------------------------------------------------------------- operations
     def vary(self, audio: np.ndarray, prompt: str, strength: float, *, seed: int = 0,
              steps: int = 12, guidance: float = 4.0, negative: str | None = None,
@@ -188,11 +208,15 @@ class Editor:
             return EditOutput(audio.copy(), self.rate, seed, spec, details)
         latents = self._encode(audio)
         condition, negative_condition = self._conditions(spec, negative)
-        latents = self._denoise(self._noise(latents.shape[-1], seed), condition,
-                                negative_condition, steps, guidance, progress, start=strength,
-                                start_latents=latents)
-        with torch.no_grad():
-            out = self.codec.decode(latents, samples, self.decoder)[0].numpy()
+
+        def make(draw_seed: int) -> np.ndarray:
+            varied = self._denoise(self._noise(latents.shape[-1], draw_seed), condition,
+                                   negative_condition, steps, guidance, progress,
+                                   start=strength, start_latents=latents)
+            with torch.no_grad():
+                return self.codec.decode(varied, samples, self.decoder)[0].numpy()
+
+        out, seed, details["silent_redraws"] = self._until_audible(make, seed, slice(None))
         target = loudness(audio, self.rate)
         config = MasteringConfig(target_lufs=target if np.isfinite(target) else -14.0,
                                  watermark=self.watermark)
@@ -221,11 +245,15 @@ class Editor:
         known[..., lo:hi] = False
         spec = self._spec(prompt, length, bpm, key)
         condition, negative_condition = self._conditions(spec, negative)
-        generated_latents = self._denoise(self._noise(frames, seed), condition,
-                                          negative_condition, steps, guidance, progress,
-                                          known=latents, known_mask=known)
-        with torch.no_grad():
-            generated = self.codec.decode(generated_latents, samples, self.decoder)[0].numpy()
+
+        def make(draw_seed: int) -> np.ndarray:
+            generated_latents = self._denoise(self._noise(frames, draw_seed), condition,
+                                              negative_condition, steps, guidance, progress,
+                                              known=latents, known_mask=known)
+            with torch.no_grad():
+                return self.codec.decode(generated_latents, samples, self.decoder)[0].numpy()
+
+        generated, seed, redraws = self._until_audible(make, seed, slice(first, last))
         # Level: the generated clip's RMS outside the region onto the input's there.
         outside = np.ones(samples, dtype=bool)
         outside[max(0, first - fade): last + fade] = False
@@ -240,7 +268,7 @@ class Editor:
         out = np.where(weight == 0.0, audio, audio * (1 - weight) + generated * weight)
         out = self._mark(out, weight == 0.0, audio)
         details = {"operation": "inpaint", "start": start, "end": end, "crossfade": crossfade,
-                   "latent_frames_generated": [int(lo), int(hi)]}
+                   "latent_frames_generated": [int(lo), int(hi)], "silent_redraws": redraws}
         return EditOutput(out.astype(np.float32), self.rate, seed, spec, details)
 
     def extend(self, audio: np.ndarray, prompt: str, seconds: float, *, seed: int = 0,
@@ -257,26 +285,33 @@ class Editor:
         per_frame = self.pipe.vae.samples_per_latent
         rate = self.rate / per_frame  # latent frames per second
         window, context = round(WINDOW_SECONDS * rate), round(CONTEXT_SECONDS * rate)
-        latents = self._encode(audio)
+        encoded = self._encode(audio)
         needed = self.pipe.vae.latent_frames(self.codec.mel.config.num_frames(samples))
         spec = self._spec(prompt, seconds, bpm, key)
-        windows = math.ceil(max(0, needed - latents.shape[-1]) / (window - context))
-        for index in tqdm(range(windows), desc="extending", unit="window", disable=not progress):
-            known_frames = min(context, latents.shape[-1])
-            start_frame = latents.shape[-1] - known_frames
-            condition, negative_condition = self._conditions(
-                spec, negative, seconds_start=start_frame / rate, seconds_total=seconds)
-            known = torch.zeros(1, latents.shape[1], window)
-            known[..., :known_frames] = latents[..., start_frame:]
-            mask = torch.zeros(1, 1, window, dtype=torch.bool)
-            mask[..., :known_frames] = True
-            new = self._denoise(self._noise(window, seed + 7919 * index), condition,
-                                negative_condition, steps, guidance, False, known=known,
-                                known_mask=mask, callback=self._window_callback(index, windows))
-            latents = torch.cat([latents, new[..., known_frames:]], dim=-1)
-        with torch.no_grad():
-            generated = self.codec.decode(latents[..., :needed], samples,
-                                          self.decoder)[0].numpy()
+        windows = math.ceil(max(0, needed - encoded.shape[-1]) / (window - context))
+
+        def make(draw_seed: int) -> np.ndarray:
+            latents = encoded
+            for index in tqdm(range(windows), desc="extending", unit="window",
+                              disable=not progress):
+                known_frames = min(context, latents.shape[-1])
+                start_frame = latents.shape[-1] - known_frames
+                condition, negative_condition = self._conditions(
+                    spec, negative, seconds_start=start_frame / rate, seconds_total=seconds)
+                known = torch.zeros(1, latents.shape[1], window)
+                known[..., :known_frames] = latents[..., start_frame:]
+                mask = torch.zeros(1, 1, window, dtype=torch.bool)
+                mask[..., :known_frames] = True
+                new = self._denoise(self._noise(window, draw_seed + 7919 * index), condition,
+                                    negative_condition, steps, guidance, False, known=known,
+                                    known_mask=mask,
+                                    callback=self._window_callback(index, windows))
+                latents = torch.cat([latents, new[..., known_frames:]], dim=-1)
+            with torch.no_grad():
+                return self.codec.decode(latents[..., :needed], samples,
+                                         self.decoder)[0].numpy()
+
+        generated, seed, redraws = self._until_audible(make, seed, slice(have, None))
         # Level: the decoded copy of the input's last seconds onto the input itself.
         span = slice(max(0, have - round(CONTEXT_SECONDS * self.rate)), have)
         generated = _match_rms(generated, audio, span)
@@ -294,7 +329,7 @@ class Editor:
         out = self._mark(out, keep, padded)
         details = {"operation": "extend", "input_seconds": have / self.rate,
                    "windows": windows, "window_seconds": WINDOW_SECONDS,
-                   "context_seconds": CONTEXT_SECONDS}
+                   "context_seconds": CONTEXT_SECONDS, "silent_redraws": redraws}
         return EditOutput(out.astype(np.float32), self.rate, seed, spec, details)
 
     def loop(self, prompt: str, bpm: float, bars: int, *, beats_per_bar: int = 4,

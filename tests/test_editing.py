@@ -104,3 +104,26 @@ def test_loop_requests_are_refused_before_any_model_loads(values, message):
 
     with pytest.raises(LatentAudioError, match=message):
         Request(operation="loop", prompt="drums", **values).check()
+
+
+def test_a_silent_generated_region_is_drawn_again(editor, clip, monkeypatch):
+    from latentaudio.pipeline import SILENT_SEED_STRIDE
+
+    real_decode = editor.codec.decode
+    calls = []
+
+    def silent_first(latents, samples, decoder=None):  # a model that makes silence once
+        calls.append(1)
+        audio = real_decode(latents, samples, decoder)
+        return audio * 0 if len(calls) == 1 else audio
+
+    monkeypatch.setattr(editor.codec, "decode", silent_first)
+    out = editor.inpaint(clip, "a dog barking", 1.0, 2.0, steps=1, seed=3, progress=False)
+    assert out.seed == 3 + SILENT_SEED_STRIDE and out.details["silent_redraws"] == 1
+    calls.clear()
+    out = editor.extend(clip, "rain", 4.0, steps=1, seed=5, progress=False)
+    assert out.seed == 5 + SILENT_SEED_STRIDE and out.details["silent_redraws"] == 1
+    assert np.abs(out.audio[:, 3 * SR:]).max() > 0.001
+    calls.clear()
+    out = editor.vary(clip, "rain", 0.8, steps=1, seed=7, progress=False)
+    assert out.seed == 7 + SILENT_SEED_STRIDE and out.details["silent_redraws"] == 1
