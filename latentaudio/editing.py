@@ -58,6 +58,15 @@ class EditOutput:
     details: dict = field(default_factory=dict)  # what was done, for the sidecar
 
 
+MIN_INPUT_SECONDS = 0.5  # shorter inputs leave the edits nothing to work on
+
+
+def check_input_length(seconds: float) -> None:
+    if not seconds >= MIN_INPUT_SECONDS:
+        raise LatentAudioError(f"the input is {seconds:.2f} s long, shorter than "
+                               f"{MIN_INPUT_SECONDS:g} s: nothing to edit")
+
+
 def check_strength(strength: float) -> None:
     if not 0.0 <= strength <= 1.0:
         raise LatentAudioError(f"strength must be between 0 and 1, got {strength:g}")
@@ -169,8 +178,7 @@ class Editor:
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 2 or audio.shape[0] != 2:
             raise LatentAudioError(f"expected stereo audio (2, samples), got {audio.shape}")
-        if audio.shape[-1] < round(0.5 * self.rate):
-            raise LatentAudioError("the input is shorter than 0.5 s: nothing to edit")
+        check_input_length(audio.shape[-1] / self.rate)
         return audio
 
     def _window_callback(self, index: int, windows: int):

@@ -69,6 +69,7 @@ class Request:
         from latentaudio.conditioning.prompt import canonical_key
         from latentaudio.editing import (
             check_extension,
+            check_input_length,
             check_loop,
             check_region,
             check_strength,
@@ -90,8 +91,10 @@ class Request:
         check_guidance(self.cfg)
         check_seed(self.seed)
         check_loudness_target(self.lufs)
-        if self.operation in NEEDS_INPUT and input_seconds is None:
-            raise LatentAudioError(f"{self.operation} needs input audio")
+        if self.operation in NEEDS_INPUT:
+            if input_seconds is None:
+                raise LatentAudioError(f"{self.operation} needs input audio")
+            check_input_length(input_seconds)
         if self.operation == "generate" and self.seconds is not None and not (
                 MIN_SECONDS <= self.seconds <= MAX_SECONDS):
             raise LatentAudioError(f"duration {self.seconds:g} s is out of range: use "

@@ -127,3 +127,12 @@ def test_a_silent_generated_region_is_drawn_again(editor, clip, monkeypatch):
     calls.clear()
     out = editor.vary(clip, "rain", 0.8, steps=1, seed=7, progress=False)
     assert out.seed == 7 + SILENT_SEED_STRIDE and out.details["silent_redraws"] == 1
+
+
+def test_too_short_edit_inputs_are_refused_before_any_model_loads():
+    from latentaudio.render import Request
+
+    for operation, extra in (("vary", {}), ("inpaint", {"start": 0.0, "end": 0.1}),
+                             ("extend", {"seconds": 5.0})):
+        with pytest.raises(LatentAudioError, match="0.20 s long, shorter than 0.5 s"):
+            Request(operation=operation, prompt="rain", **extra).check(input_seconds=0.2)
