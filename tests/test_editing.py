@@ -134,5 +134,5 @@ def test_too_short_edit_inputs_are_refused_before_any_model_loads():
 
     for operation, extra in (("vary", {}), ("inpaint", {"start": 0.0, "end": 0.1}),
                              ("extend", {"seconds": 5.0})):
-        with pytest.raises(LatentAudioError, match="0.20 s long, shorter than 0.5 s"):
+        with pytest.raises(LatentAudioError, match=r"0\.20 s long, shorter than 0\.5 s"):
             Request(operation=operation, prompt="rain", **extra).check(input_seconds=0.2)

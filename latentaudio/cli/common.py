@@ -145,8 +145,9 @@ def add_decoder_option(parser: argparse.ArgumentParser) -> None:
     from latentaudio.decoders import DECODERS, DEFAULT_DECODER
 
     parser.add_argument("--decoder", choices=DECODERS, default=None,
-                        help="how the model's mel becomes audio: hybrid (the vocoder's "
-                        "magnitudes, Griffin-Lim phase; no hop-rate buzz), vocoder (alone), "
+                        help="how the model's mel becomes audio: hybrid (the mel's own "
+                        "magnitudes, 12 Griffin-Lim iterations from random phases; no "
+                        "hop-rate buzz), vocoder (the trained vocoder alone: faster, buzzes), "
                         f"griffin-lim (64 iterations) (default: {DEFAULT_DECODER})")
 
 
