@@ -17,7 +17,6 @@ Client-supplied names never become paths: inputs and outputs are stored under th
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 import shutil
@@ -36,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from latentaudio.app.body_limit import BodyLimit
 from latentaudio.app.store import FINISHED, Job, JobStore, new_job_id
 from latentaudio.app.worker import Loader, WorkerPool
 from latentaudio.errors import LatentAudioError
@@ -58,55 +58,6 @@ class Settings:
     max_upload_mb: float = 50.0
     max_input_seconds: float = 120.0  # inputs of inpaint / vary / extend
     max_extend_seconds: float = 180.0  # extend's total length
-
-
-FORM_OVERHEAD_BYTES = 1 << 16  # room for an edit's text fields beside the file
-
-
-class BodyLimit:
-    """ASGI middleware: a request body over ``upload_mb`` (plus room for form fields) is
-    refused with 413 before it is read, on its Content-Length, or as soon as a body without one
-    (chunked) passes the limit: the app then sees the body end there, and whatever it answers
-    is replaced by the 413. No larger upload is ever spooled to disk or memory."""
-
-    def __init__(self, app, upload_mb: float) -> None:
-        self.app, self.upload_mb = app, upload_mb
-        self.limit = int(upload_mb * 1e6) + FORM_OVERHEAD_BYTES
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await self._refuse(send)
-        seen, over = 0, False
-
-        async def counted():
-            nonlocal seen, over
-            if over:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                over = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            return message
-
-        async def answered(message):
-            if not over:
-                await send(message)
-            elif message["type"] == "http.response.start":
-                await self._refuse(send)
-
-        await self.app(scope, counted, answered)
-
-    async def _refuse(self, send) -> None:
-        body = json.dumps({"error": f"the upload is over {self.upload_mb:g} MB: send a "
-                                    "smaller file (max_upload_mb in /v1/health)"})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body.encode()})
 
 
 class ApiError(Exception):

@@ -27,6 +27,17 @@ Features = list[torch.Tensor]
 Judgements = list[tuple[torch.Tensor, Features]]  # (logits, feature maps) per discriminator
 
 
+def _judge(x: torch.Tensor, convs, out: nn.Module) -> tuple[torch.Tensor, Features]:
+    """Leaky-ReLU conv stack then the logits layer; every layer's output is a feature map."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
+        features.append(x)
+    x = out(x)
+    features.append(x)
+    return x, features
+
+
 class PeriodDiscriminator(nn.Module):
     """``(B, 1, samples)`` -> logits ``(B, 1, samples/period/81, period)`` and feature maps."""
 
@@ -45,13 +56,7 @@ class PeriodDiscriminator(nn.Module):
         pad = (-samples) % self.period
         x = F.pad(wav, (0, pad), mode="reflect" if pad < samples else "constant")
         x = x.reshape(batch, 1, -1, self.period)  # (B, 1, samples / period, period)
-        features = []
-        for conv in (*self.convs, self.post):
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.out(x)
-        features.append(x)
-        return x, features
+        return _judge(x, (*self.convs, self.post), self.out)
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -77,13 +82,7 @@ class ResolutionDiscriminator(nn.Module):
                               window=self.window, center=True, return_complex=True)
         # Log magnitude (compressed like hearing); (B, 1, n_fft/2 + 1, frames).
         x = torch.log(spectrum.abs().clamp_min(1e-5))[:, None].to(wav.dtype)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.out(x)
-        features.append(x)
-        return x, features
+        return _judge(x, self.convs, self.out)
 
 
 class VocoderDiscriminator(nn.Module):
