@@ -1,9 +1,10 @@
 """Mastering a generated clip: exact length, click-free edges, loudness, true-peak ceiling.
 
-The order matters: trim -> fades -> loudness normalisation (ITU-R BS.1770-4 via pyloudnorm) ->
-watermark (:mod:`latentaudio.watermark`, 31 dB below the audio) -> true-peak limiting (BS.1770-4
-Annex 2: peaks measured on a 4x oversampled signal). The last three repeat, measured each time,
-until the loudness is the target's (see :func:`master`); the ceiling is never exceeded.
+The order: trim -> fades -> watermark (:mod:`latentaudio.watermark`, 31 dB below the audio; it
+scales with the audio, so marking before the gain is marking after it) -> loudness gain (ITU-R
+BS.1770-4 via pyloudnorm) -> true-peak limiting (BS.1770-4 Annex 2: peaks measured on a 4x
+oversampled signal). Gain and limiting repeat, measured each time, until the loudness is the
+target's (see :func:`master`); the ceiling is never exceeded.
 """
 
 from __future__ import annotations
