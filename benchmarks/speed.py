@@ -84,8 +84,8 @@ def our_stages(pipe, dtype: torch.dtype, steps: int = 12) -> dict:
     noise = torch.randn(1, pipe.vae.config.latent_channels, frames, dtype=dtype)
     figures = {}
     with torch.no_grad():
-        figures["text_encoding_s"] = timed(lambda: pipe.encode_prompt([spec]))
-        condition, negative = pipe.encode_prompt([spec])
+        figures["text_encoding_s"] = timed(lambda: pipe.encode_conditioning([spec]))
+        condition, negative = pipe.encode_conditioning([spec])
 
         def denoise():
             return sample(pipe.denoiser, noise, condition, negative, steps=steps,

@@ -94,14 +94,16 @@ class LatentCodec:
     @torch.no_grad()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
         """``(B, 2, samples)`` -> scaled latents ``(B, C, ceil(frames / ratio))``."""
-        posterior = self.vae.encode(self.mel(wav))
+        log_mel = self.mel.to(wav.device)(wav)
+        posterior = self.vae.encode(log_mel.to(self.vae.device, self.vae.dtype))
         return posterior.mean * self.vae.config.scaling_factor
 
     @torch.no_grad()
     def decode_mel(self, latents: torch.Tensor, samples: int) -> torch.Tensor:
         """Scaled latents -> log-mel ``(B, 2, n_mels, frames)`` for a ``samples``-long output."""
         frames = self.mel.config.num_frames(samples)
-        return self.vae.decode(latents / self.vae.config.scaling_factor, frames=frames)
+        latents = latents.to(self.vae.device, self.vae.dtype)
+        return self.vae.decode(latents / self.vae.config.scaling_factor, frames=frames).float()
 
     @torch.no_grad()
     def vocode(self, log_mel: torch.Tensor, samples: int, decoder: str | None = None
@@ -109,10 +111,12 @@ class LatentCodec:
         """Log-mel ``(B, 2, n_mels, frames)`` -> waveform ``(B, 2, samples)`` with ``decoder``
         (default: the codec's). Deterministic: Griffin-Lim's random start is seeded."""
         decoder = self.decoder if decoder is None else self.check_decoder(decoder)
+        self.mel.to(log_mel.device)
         if decoder == "griffin-lim":
             return griffin_lim(log_mel, self.mel, n_iter=GRIFFIN_LIM_ITERATIONS, length=samples)
         if decoder == "vocoder":
-            return self.vocoder(log_mel.to(self.vocoder.dtype), length=samples).float()
+            return self.vocoder(log_mel.to(self.vocoder.device, self.vocoder.dtype),
+                                length=samples).float()
         batch, channels, n_mels, frames = log_mel.shape
         mono = log_mel.reshape(batch * channels, n_mels, frames)
         magnitude = self.mel.mel_to_magnitude(mono.float(), refine=HYBRID_REFINE)

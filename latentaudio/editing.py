@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
-from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.diffusion.flow import initial_noise, sample
 from latentaudio.errors import LatentAudioError
+from latentaudio.limits import check_prompt
 from latentaudio.postprocess import (
     MasteringConfig,
     is_silent,
@@ -82,12 +82,12 @@ def check_region(start: float, end: float, length: float) -> None:
 def check_loop(bpm: float, bars: int, beats_per_bar: int) -> float:
     """The loop's length in seconds, or a one-line error: bars x beats x 60 / bpm must be 0.5 s
     to the generator's longest clip less the crossfade tail (and bpm a sane tempo)."""
-    from latentaudio.pipeline import MAX_SECONDS
+    from latentaudio.limits import GENERATE_SECONDS
 
     if not (0 < bpm <= 1000 and bars >= 1 and beats_per_bar >= 1):  # NaN fails too
         raise LatentAudioError("bpm (up to 1000), bars and beats per bar must be positive")
     seconds = bars * beats_per_bar * 60.0 / bpm
-    longest = MAX_SECONDS - LOOP_TAIL_SECONDS
+    longest = GENERATE_SECONDS[1] - LOOP_TAIL_SECONDS
     if not 0.5 <= seconds <= longest:
         raise LatentAudioError(f"{bars} bars of {beats_per_bar} at {bpm:g} bpm is {seconds:.2f} s:"
                                f" a loop must be 0.5 to {longest:g} s")
@@ -144,15 +144,12 @@ class Editor:
 
     # ----------------------------------------------------------------------------- helpers
     def _spec(self, prompt: str, seconds: float, bpm: float | None, key: str | None) -> PromptSpec:
-        if not prompt.strip():
-            raise LatentAudioError("the prompt is empty: describe the sound you want")
-        if self.safety_check:
-            SafetyFilter.default().check(prompt)
+        check_prompt(prompt, safety_check=self.safety_check)
         return resolve_prompt(prompt, seconds=seconds, default_seconds=None, bpm=bpm, key=key)
 
     def _conditions(self, spec: PromptSpec, negative: str | None, seconds_start: float = 0.0,
                     seconds_total: float | None = None):
-        condition, negative_condition = self.pipe.encode_prompt([spec], negative)
+        condition, negative_condition = self.pipe.encode_conditioning([spec], negative)
         for c in (condition, negative_condition):
             c.globals.seconds_start.fill_(seconds_start)
             if seconds_total is not None:

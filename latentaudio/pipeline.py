@@ -1,85 +1,180 @@
 """The text-to-audio generator: a diffusers pipeline whose ``__call__`` reads top to bottom.
 
+It follows diffusers' conventions, so code written for ``StableAudioPipeline`` runs against it:
+``prompt`` / ``negative_prompt`` or precomputed ``prompt_embeds`` / ``negative_prompt_embeds``
+(from :meth:`LatentAudioPipeline.encode_prompt`), ``audio_end_in_s`` / ``audio_start_in_s``,
+``num_waveforms_per_prompt``, ``generator``, ``latents``, ``output_type`` ("np", "pt" or
+"latent"), ``return_dict`` and ``callback_on_step_end``. Its own options come after those:
+``seconds``, ``bpm``, ``key``, ``seeds``, ``melody`` and ``style`` references, ``decoder``,
+``mastering``...
+
 Besides words, a reference recording can steer the output: ``melody`` (its tune, as chroma) and
 ``style`` (its sound, as an audio embedding); with a style, the prompt may be empty.
 
-Components (one subfolder each in a model folder): ``vae`` (MelVAE), ``vocoder`` (Vocoder),
-``denoiser`` (LatentDiT or LatentUNet), ``text_encoder`` + ``tokenizer`` (transformers, MiniLM
-by default) and ``scheduler`` (a diffusers flow scheduler). Cost scales with the requested
-duration: only ``ceil(seconds * 21.5)`` latent frames are denoised and decoded.
+Components (one subfolder each in a model folder): ``vae`` (MelVAE), ``vocoder`` (Vocoder,
+optional: the default hybrid decoder needs none), ``denoiser`` (LatentDiT or LatentUNet),
+``text_encoder`` + ``tokenizer`` (transformers, MiniLM by default) and ``scheduler`` (a diffusers
+flow scheduler). Cost scales with the requested duration: only ``ceil(seconds * 21.5)`` latent
+frames are denoised and decoded. Noise, latents and conditioning are made on the pipeline's
+execution device, in the denoiser's dtype.
 
-Randomness comes only from the generators passed in (or one seed per sample), one per output, so
-sample *i* is the same whatever the batch size; nothing global is changed.
+Randomness comes only from the generators passed in (or one seed per sample): with one generator
+per output (or ``seeds``), sample *i* is the same whatever the batch size; nothing global is
+changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 
 from latentaudio.codec import LatentCodec
-from latentaudio.conditioning.condition import Conditioning, encode_specs
+from latentaudio.conditioning.condition import Conditioning, from_text_states
+from latentaudio.conditioning.minilm import SharedBertModel  # noqa: F401  (as DENOISERS)
 from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
 from latentaudio.conditioning.reference import StyleEmbedder, fit_frames, melody_chroma
-from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only imported classes)
 from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
 from latentaudio.errors import LatentAudioError
-from latentaudio.generation import SharedParts
-from latentaudio.limits import check_guidance
+from latentaudio.folders import OwnLoader
+from latentaudio.limits import (
+    DEFAULT_SECONDS,
+    GENERATE_SECONDS,
+    check_guidance,
+    check_prompt,
+    check_seconds,
+)
+from latentaudio.outputs import GenerationOutput
 from latentaudio.postprocess import MasteringConfig, MasteringReport, master
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
 
-MIN_SECONDS, MAX_SECONDS = 0.5, 47.0
-DEFAULT_SECONDS = 10.0
+MIN_SECONDS, MAX_SECONDS = GENERATE_SECONDS
 MAX_SILENT_REDRAWS = 4  # a silent clip is drawn again (next seed) at most this often
 SILENT_SEED_STRIDE = 10_007  # redraw k uses seed + k x this: clear of a batch's seed, seed + 1...
+OUTPUT_TYPES = ("np", "pt", "latent")
+
+__all__ = ["MAX_SECONDS", "MIN_SECONDS", "GenerationOutput", "LatentAudioPipeline"]
 
 
-@dataclass
-class GenerationOutput:
-    audios: np.ndarray  # (B, 2, samples) float32, mastered
-    sample_rate: int
-    specs: list[PromptSpec]  # what each prompt was parsed into, after overrides
-    seeds: list[int | None]  # the seed each clip was made from (after any silent redraws)
-    mastering: list[MasteringReport]
-    silent_redraws: list[int] | None = None  # how often each item was drawn again for silence
-
-
-class LatentAudioPipeline(SharedParts, DiffusionPipeline):
+class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->denoiser->vae->vocoder"
+    _optional_components: ClassVar[list[str]] = ["vocoder"]
+    _callback_tensor_inputs: ClassVar[list[str]] = ["latents"]
 
-    def __init__(self, vae: MelVAE, vocoder: Vocoder, denoiser, text_encoder, tokenizer,
-                 scheduler) -> None:
+    def __init__(self, vae: MelVAE | None, denoiser, text_encoder, tokenizer, scheduler,
+                 vocoder: Vocoder | None = None) -> None:
         super().__init__()
         self.register_modules(vae=vae, vocoder=vocoder, denoiser=denoiser,
                               text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
-        check_tokenizer(tokenizer, "the pipeline's tokenizer")
-        self.codec = LatentCodec(vae, vocoder)
+        if tokenizer is not None:
+            check_tokenizer(tokenizer, "the pipeline's tokenizer")
+        self._codec = None  # built from vae + vocoder on first use (either may be swapped)
         self._style_embedder = None  # the frozen aisfx tower, loaded on first use
+        self._guidance_scale = 4.0
+        self._num_timesteps = 0
+
+    @property
+    def codec(self) -> LatentCodec:
+        if self.vae is None:
+            raise LatentAudioError("this pipeline has no vae: it can encode prompts only")
+        if (self._codec is None or self._codec.vae is not self.vae
+                or self._codec.vocoder is not self.vocoder):
+            self._codec = LatentCodec(self.vae, self.vocoder)
+        return self._codec
 
     @property
     def sample_rate(self) -> int:
         return self.vae.config.sample_rate
 
+    @property
+    def guidance_scale(self) -> float:
+        return self._guidance_scale
+
+    @property
+    def do_classifier_free_guidance(self) -> bool:
+        return self._guidance_scale != 1.0
+
+    @property
+    def num_timesteps(self) -> int:
+        return self._num_timesteps
+
     # --------------------------------------------------------------------- conditioning
-    def encode_prompt(self, specs: list[PromptSpec], negative_prompt: str | None = None
-                      ) -> tuple[Conditioning, Conditioning]:
-        """``(condition, negative)`` for the parsed prompts; the negative is the null
-        conditioning, or the negative prompt's text with the same timing."""
-        condition = encode_specs(self.tokenizer, self.text_encoder, specs)
-        negative = condition.null_like()
-        if negative_prompt:
-            words = encode_texts(self.tokenizer, self.text_encoder,
-                                 [negative_prompt] * len(specs))
-            negative = Conditioning(words.states, words.mask, words.pooled, negative.globals)
-        return condition, negative
+    def encode_prompt(
+        self,
+        prompt: str | list[str] | None = None,
+        device: torch.device | None = None,
+        do_classifier_free_guidance: bool = True,
+        negative_prompt: str | list[str] | None = None,
+        prompt_embeds: torch.Tensor | None = None,
+        negative_prompt_embeds: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        negative_attention_mask: torch.Tensor | None = None,
+    ):
+        """The text encoder's states for the prompts' captions (what is left once timing,
+        tempo and key are read out of the words) and for the negative prompts, with their
+        masks: what ``__call__`` takes as ``prompt_embeds``, ``negative_prompt_embeds``,
+        ``attention_mask`` and ``negative_attention_mask``.
+
+        Without a negative prompt the negative states are zeros, the unconditional branch
+        (None when ``do_classifier_free_guidance`` is False). Timing, tempo and key are not in
+        the states: pass them to ``__call__`` (``seconds``, ``bpm``, ``key``).
+        """
+        device = device or self._execution_device
+        if prompt_embeds is None:
+            prompts = [prompt] if isinstance(prompt, str) else list(prompt or [])
+            prompt_embeds, attention_mask = self._encode_captions(
+                [parse_caption(text) for text in prompts], device)
+        if attention_mask is None:
+            attention_mask = torch.ones(prompt_embeds.shape[:2], dtype=torch.bool,
+                                        device=prompt_embeds.device)
+        if do_classifier_free_guidance and negative_prompt_embeds is None:
+            if negative_prompt:
+                negative_prompt_embeds, negative_attention_mask = self._encode_captions(
+                    _per_prompt(negative_prompt, prompt_embeds.shape[0], "negative prompts"),
+                    device)
+            else:
+                negative_prompt_embeds = torch.zeros_like(prompt_embeds)
+                negative_attention_mask = torch.ones_like(attention_mask)
+        if negative_prompt_embeds is not None and negative_attention_mask is None:
+            negative_attention_mask = torch.ones(negative_prompt_embeds.shape[:2],
+                                                 dtype=torch.bool,
+                                                 device=negative_prompt_embeds.device)
+        return prompt_embeds, negative_prompt_embeds, attention_mask, negative_attention_mask
+
+    def _encode_captions(self, captions: list[str], device=None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.text_encoder is None or self.tokenizer is None:
+            raise LatentAudioError("this pipeline has no text encoder: pass prompt_embeds "
+                                   "from encode_prompt")
+        text = encode_texts(self.tokenizer, self.text_encoder, captions)
+        device = device or self._execution_device
+        return text.states.to(device), text.mask.to(device)
+
+    def encode_conditioning(self, specs: list[PromptSpec], negative_prompt: str | None = None,
+                            seconds_start: float = 0.0) -> tuple[Conditioning, Conditioning]:
+        """``(condition, negative)`` for parsed prompts: what the denoiser takes. The negative
+        is the null conditioning, or the negative prompt's words with the same timing."""
+        states, mask = self._encode_captions([spec.caption for spec in specs])
+        _, negative_states, _, negative_mask = self.encode_prompt(
+            prompt_embeds=states, attention_mask=mask, negative_prompt=negative_prompt)
+        return self._conditioning(specs, states, mask, negative_states, negative_mask,
+                                  seconds_start)
+
+    def _conditioning(self, specs, states, mask, negative_states, negative_mask,
+                      seconds_start: float) -> tuple[Conditioning, Conditioning]:
+        condition = from_text_states(states, mask, specs, seconds_start)
+        null = condition.null_like()
+        if negative_states is None:
+            return condition, null
+        words = from_text_states(negative_states, negative_mask, specs, seconds_start)
+        return condition, Conditioning(words.text_states, words.text_mask, words.pooled,
+                                       null.globals)
 
     def encode_references(self, specs: list[PromptSpec], condition: Conditioning,
                           negative: Conditioning, frames: int, melody: list[np.ndarray] | None,
@@ -87,17 +182,20 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
         """Add one melody and/or style reference per item (44.1 kHz ``(channels, samples)``
         arrays) to ``condition``; the negative gets none, so guidance also pushes towards them.
         An item with a style and an empty prompt is conditioned on the style alone."""
+        device = condition.text_states.device
         if melody is not None:
             chroma = [fit_frames(melody_chroma(ref, self.sample_rate,
                                                self.vae.samples_per_latent), frames)
                       for ref in melody]
-            condition.melody = torch.stack(chroma)  # (B, 12, frames)
+            condition.melody = torch.stack(chroma).to(device)  # (B, 12, frames)
             negative.melody = torch.zeros_like(condition.melody)
         if style is not None:
             self._style_embedder = self._style_embedder or StyleEmbedder()
-            condition.style = torch.stack([self._style_embedder(ref) for ref in style])
+            condition.style = torch.stack([self._style_embedder(ref) for ref in style]
+                                          ).to(device)
             negative.style = torch.zeros_like(condition.style)  # (B, 512)
-            wordless = torch.tensor([not spec.caption.strip() for spec in specs])
+            wordless = torch.tensor([not spec.caption.strip() for spec in specs],
+                                    device=device)
             condition = condition.where(~wordless, condition.without_text())
         return condition, negative
 
@@ -105,15 +203,27 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
     @torch.no_grad()
     def __call__(
         self,
-        prompt: str | list[str],
+        prompt: str | list[str] | None = None,
+        audio_end_in_s: float | None = None,
+        audio_start_in_s: float = 0.0,
+        num_inference_steps: int = 12,
+        guidance_scale: float = 4.0,
+        negative_prompt: str | list[str] | None = None,
+        num_waveforms_per_prompt: int = 1,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: torch.Tensor | None = None,
+        prompt_embeds: torch.Tensor | None = None,
+        negative_prompt_embeds: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        negative_attention_mask: torch.Tensor | None = None,
+        output_type: str = "np",
+        return_dict: bool = True,
+        callback_on_step_end: Callable[..., dict] | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
         *,
         seconds: float | None = None,
         bpm: float | None = None,
         key: str | None = None,
-        negative_prompt: str | None = None,
-        num_inference_steps: int = 12,
-        guidance_scale: float = 4.0,
-        generator: torch.Generator | list[torch.Generator] | None = None,
         seeds: list[int] | None = None,
         mastering: MasteringConfig | None = None,
         scheduler: str | None = None,
@@ -124,76 +234,127 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
         callback: Callable[[int, int], None] | None = None,
         decoder: str | None = None,
         allow_silence: bool = False,
-    ) -> GenerationOutput:
-        """``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``,
-        for every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that
-        name living artists (:mod:`latentaudio.conditioning.safety`); turn it off for research
-        only. ``callback(done, total)`` runs after each denoising step. ``decoder``: how log-mel
-        becomes audio (:mod:`latentaudio.decoders`; default ``hybrid``). A clip that comes out
-        silent (nothing above BS.1770's absolute gate) is drawn again from its next seed (seed +
-        k x ``SILENT_SEED_STRIDE``), up to ``MAX_SILENT_REDRAWS`` times, unless
-        ``allow_silence``; the output's ``seeds`` are the ones used."""
+    ) -> GenerationOutput | tuple:
+        """Generate ``num_waveforms_per_prompt`` clips per prompt.
+
+        Duration: ``seconds``, or ``audio_end_in_s - audio_start_in_s``, else what the prompt
+        says ("8 seconds"), else the melody reference's length, else 10 s. The model is told
+        the clip starts ``audio_start_in_s`` into a longer piece (Stable Audio's timing).
+
+        ``prompt_embeds`` and the rest come from :meth:`encode_prompt` (one row per prompt;
+        they are repeated here for ``num_waveforms_per_prompt``). ``latents``: the starting
+        noise, ``(B x num_waveforms_per_prompt, C, frames)``. ``generator``: one per output (or
+        ``seeds``) keeps each output independent of the batch; a single one is used for all.
+
+        ``callback_on_step_end(pipe, i, t, kwargs)`` runs after each denoising step with the
+        tensors named in ``callback_on_step_end_tensor_inputs`` (``latents``) and returns them,
+        changed or not; it may change ``pipe._guidance_scale``. ``callback(done, total)`` is the
+        simpler progress hook.
+
+        ``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``, for
+        every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that name
+        living artists (:mod:`latentaudio.conditioning.safety`); turn it off for research only.
+        ``decoder``: how log-mel becomes audio (:mod:`latentaudio.decoders`; default
+        ``hybrid``). A clip that comes out silent (nothing above BS.1770's absolute gate) is
+        drawn again from its next seed (seed + k x ``SILENT_SEED_STRIDE``), up to
+        ``MAX_SILENT_REDRAWS`` times, unless ``allow_silence`` or ``latents`` were given; the
+        output's ``seeds`` are the ones used.
+        """
         # 1. Check inputs.
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if prompt is None and prompt_embeds is None:
+            raise LatentAudioError("give a prompt (or prompt_embeds from encode_prompt)")
+        if prompt is not None and prompt_embeds is not None:
+            raise LatentAudioError("give a prompt or prompt_embeds, not both")
+        prompts = ([prompt] if isinstance(prompt, str) else list(prompt)) if prompt is not None \
+            else [""] * prompt_embeds.shape[0]
+        count = len(prompts) * num_waveforms_per_prompt
         melody = _references(melody, len(prompts), "melody")
         style = _references(style, len(prompts), "style")
-        if not prompts or (style is None and not all(p.strip() for p in prompts)):
-            raise LatentAudioError("the prompt is empty: describe the sound you want (or give "
-                                   "a style reference)")
+        if not prompts:
+            raise LatentAudioError("the prompt list is empty: give at least one prompt")
+        if prompt_embeds is None:
+            for text in prompts:
+                check_prompt(text, safety_check=safety_check, allow_empty=style is not None)
         if num_inference_steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {num_inference_steps}")
-        if safety_check:
-            for text in prompts:
-                SafetyFilter.default().check(text)
+        if num_waveforms_per_prompt < 1:
+            raise LatentAudioError("num_waveforms_per_prompt must be at least 1")
+        if output_type not in OUTPUT_TYPES:
+            raise LatentAudioError(f"unknown output_type {output_type!r}: use one of "
+                                   f"{', '.join(OUTPUT_TYPES)}")
         decoder = self.codec.check_decoder(decoder)
         check_guidance(guidance_scale)
         if scheduler is not None and scheduler not in SCHEDULERS:
             raise LatentAudioError(f"unknown scheduler {scheduler!r}: use one of "
                                    f"{', '.join(SCHEDULERS)}")
+        seconds = _duration(seconds, audio_start_in_s, audio_end_in_s)
+        tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        if not set(tensor_inputs) <= set(self._callback_tensor_inputs):
+            raise LatentAudioError(f"callback_on_step_end_tensor_inputs may name only "
+                                   f"{', '.join(self._callback_tensor_inputs)}")
+        self._guidance_scale = guidance_scale
+        device = self._execution_device
 
-        # 2. Parse prompts; explicit arguments override what the text says.
-        # Without a duration, a melody reference sets it (its tune, start to end).
+        # 2. Parse prompts; explicit arguments override what the text says. Without a
+        #    duration, a melody reference sets it (its tune, start to end).
         natural = (min(melody[0].shape[-1] / self.sample_rate, MAX_SECONDS)
                    if melody is not None else DEFAULT_SECONDS)
         specs = [resolve_prompt(text, seconds=seconds, default_seconds=natural, bpm=bpm, key=key,
-                                limits=(MIN_SECONDS, MAX_SECONDS)) for text in prompts]
+                                limits=GENERATE_SECONDS) for text in prompts]
         if len({s.seconds for s in specs}) > 1:
             raise LatentAudioError("prompts in one batch must ask for the same duration")
 
-        # 3. One generator per sample: passed in, or from seeds (item i depends only on its own).
-        if seeds is not None:
-            generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
-        elif isinstance(generator, list):
-            generators = generator
-        else:
-            generators = [generator or torch.Generator().manual_seed(0)] * len(specs)
-            if len(specs) > 1 and generator is not None:
-                raise LatentAudioError("pass one generator per prompt (or seeds) for a batch")
-        if len(generators) != len(specs):
-            raise LatentAudioError(f"{len(generators)} generators for {len(specs)} prompts")
-
-        # 4. Encode the prompts and any reference recordings.
+        # 3. Encode the prompts (or take their embeddings) and any reference recordings, then
+        #    repeat each for its waveforms.
+        states, negative_states, mask, negative_mask = self.encode_prompt(
+            prompts if prompt_embeds is None else None, device,
+            True, negative_prompt, prompt_embeds, negative_prompt_embeds, attention_mask,
+            negative_attention_mask)
+        if states.shape[0] != len(specs):
+            raise LatentAudioError(f"{states.shape[0]} prompt embeddings for {len(specs)} "
+                                   "prompts")
+        condition, negative = self._conditioning(specs, states.to(device), mask,
+                                                 negative_states.to(device), negative_mask,
+                                                 audio_start_in_s)
         samples = round(specs[0].seconds * self.sample_rate)
         frames = self.vae.latent_frames(self.codec.mel.config.num_frames(samples))
-        condition, negative = self.encode_prompt(specs, negative_prompt)
         if melody is not None or style is not None:
             condition, negative = self.encode_references(specs, condition, negative, frames,
                                                          melody, style)
+        order = [i for i in range(len(specs)) for _ in range(num_waveforms_per_prompt)]
+        condition, negative = condition.select(order), negative.select(order)
+        specs = [specs[i] for i in order]
 
-        # 5-8. Draw: noise for just the requested duration, denoise, decode, master.
-        def draw(items: list[int], generators: list[torch.Generator]):
+        # 4. Starting noise: passed in, or one generator per output (from seeds, a list, or a
+        #    single generator shared by all).
+        shape = (count, self.vae.config.latent_channels, frames)
+        generators = self._generators(generator, seeds, count)
+        if latents is not None:
+            if tuple(latents.shape) != shape:
+                raise LatentAudioError(f"latents must have shape {shape} for this request, "
+                                       f"got {tuple(latents.shape)}")
+            latents = latents.to(device, self.denoiser.dtype)
+
+        # 5-8. Denoise, decode, master.
+        def draw(items: list[int], generators: list[torch.Generator], start=None):
             return self._draw(condition.select(items), negative.select(items), generators,
-                              frames, samples, steps=num_inference_steps,
-                              guidance=guidance_scale, scheduler=scheduler, decoder=decoder,
-                              mastering=mastering, progress=progress, callback=callback)
+                              frames, samples, start, steps=num_inference_steps,
+                              scheduler=scheduler, decoder=decoder, mastering=mastering,
+                              output_type=output_type, progress=progress, callback=callback,
+                              step_end=callback_on_step_end, tensor_inputs=tensor_inputs)
 
-        audios, reports = draw(list(range(len(specs))), generators)
+        audios, reports = draw(list(range(count)), generators, latents)
+        if output_type == "latent":
+            audios = torch.stack(audios)
+            return GenerationOutput(audios, self.sample_rate, specs) if return_dict \
+                else (audios,)
 
         # 9. Never a silent clip unasked: draw a silent item again from its next seed (or its
         #    generator's next numbers), up to MAX_SILENT_REDRAWS times.
-        used = list(seeds) if seeds is not None else [None] * len(specs)
-        redraws = [0] * len(specs)
-        for attempt in range(1, (0 if allow_silence else MAX_SILENT_REDRAWS) + 1):
+        used = list(seeds) if seeds is not None else [None] * count
+        redraws = [0] * count
+        retries = 0 if allow_silence or latents is not None else MAX_SILENT_REDRAWS
+        for attempt in range(1, retries + 1):
             silent = [i for i, report in enumerate(reports) if report.loudness_case == "silent"]
             if not silent:
                 break
@@ -206,37 +367,99 @@ class LatentAudioPipeline(SharedParts, DiffusionPipeline):
             again, again_reports = draw(silent, retry)
             for j, i in enumerate(silent):
                 audios[i], reports[i], redraws[i] = again[j], again_reports[j], attempt
-        if not allow_silence and any(r.loudness_case == "silent" for r in reports):
+        if retries and any(r.loudness_case == "silent" for r in reports):
             tried = ", ".join(str(s) for s in (seeds or []))
             raise LatentAudioError(
                 f"the model made silence {MAX_SILENT_REDRAWS + 1} times in a row"
                 + (f" (from seeds {tried} on)" if tried else "")
                 + ": try other words or another seed")
-        return GenerationOutput(np.stack(audios), self.sample_rate, specs, used, reports,
-                                redraws)
+        audios = np.stack(audios)
+        if output_type == "pt":
+            audios = torch.from_numpy(audios)
+        if not return_dict:
+            return (audios,)
+        return GenerationOutput(audios, self.sample_rate, specs, used, reports, redraws)
+
+    def _generators(self, generator, seeds, count: int) -> list[torch.Generator]:
+        if seeds is not None:
+            if len(seeds) != count:
+                raise LatentAudioError(f"{len(seeds)} seeds for {count} outputs")
+            return [torch.Generator().manual_seed(int(s)) for s in seeds]
+        if isinstance(generator, list):
+            if len(generator) != count:
+                raise LatentAudioError(f"{len(generator)} generators for {count} outputs: "
+                                       "pass one per output, or a single one")
+            return generator
+        return [generator or torch.Generator().manual_seed(0)] * count
 
     def _draw(self, condition: Conditioning, negative: Conditioning,
-              generators: list[torch.Generator], frames: int, samples: int, *, steps: int,
-              guidance: float, scheduler, decoder: str, mastering: MasteringConfig | None,
-              progress: bool, callback) -> tuple[list[np.ndarray], list[MasteringReport]]:
-        """Steps 5-8 for the items of ``condition``: mastered ``(2, samples)`` clips."""
-        # 5. Prepare the initial noise for just the requested duration.
-        dtype = self.denoiser.dtype
-        latents = initial_noise((len(condition), self.vae.config.latent_channels, frames),
-                                generators).to(dtype)
+              generators: list[torch.Generator], frames: int, samples: int,
+              start: torch.Tensor | None, *, steps: int, scheduler, decoder: str,
+              mastering: MasteringConfig | None, output_type: str, progress: bool, callback,
+              step_end, tensor_inputs: list[str]) -> tuple[list[Any], list[MasteringReport]]:
+        """Steps 5-8 for the items of ``condition``: mastered ``(2, samples)`` clips (or the
+        final latents, for ``output_type="latent"``)."""
+        # 5. The initial noise for just the requested duration, drawn where the generators
+        #    live, then placed on the execution device in the denoiser's dtype.
+        device, dtype = self._execution_device, self.denoiser.dtype
+        if start is None:
+            start = initial_noise((len(condition), self.vae.config.latent_channels, frames),
+                                  generators).to(device, dtype)
 
         # 6. Denoise with classifier-free guidance (a named scheduler replaces the folder's for
         #    this call only).
-        latents = sample(self.denoiser, latents, condition, negative, steps=steps,
-                         guidance=guidance, scheduler=scheduler or self.scheduler,
-                         progress=progress, callback=callback)
+        def on_step(index: int, timestep, latents: torch.Tensor) -> torch.Tensor:
+            if step_end is None:
+                return latents
+            values = {"latents": latents}
+            out = step_end(self, index, timestep, {k: values[k] for k in tensor_inputs})
+            return (out or {}).get("latents", latents)
+
+        self._num_timesteps = steps
+        show = progress and not getattr(self, "_progress_bar_config", {}).get("disable")
+        latents = sample(self.denoiser, start, condition, negative, steps=steps,
+                         guidance=lambda: self._guidance_scale,
+                         scheduler=scheduler or self.scheduler, progress=show,
+                         callback=callback, step_end=on_step)
+        if output_type == "latent":
+            return list(latents), []
 
         # 7. Decode: latents -> log-mel -> waveform.
-        audio = self.codec.decode(latents.float(), samples, decoder).numpy()
+        audio = self.codec.decode(latents, samples, decoder).float().cpu().numpy()
 
         # 8. Post-process: exact length, fades, loudness, true-peak ceiling.
         mastered = [master(clip, self.sample_rate, samples, mastering) for clip in audio]
         return [clip for clip, _ in mastered], [report for _, report in mastered]
+
+
+def parse_caption(text: str) -> str:
+    """What of a prompt the text encoder reads: the words once duration, tempo and key are
+    taken out (:func:`~latentaudio.conditioning.prompt.parse_prompt`)."""
+    from latentaudio.conditioning.prompt import parse_prompt
+
+    return parse_prompt(text).caption
+
+
+def _duration(seconds: float | None, start: float, end: float | None) -> float | None:
+    """``seconds``, or StableAudioPipeline's ``audio_end_in_s - audio_start_in_s``."""
+    if start is None or not 0.0 <= start:
+        raise LatentAudioError(f"audio_start_in_s must be 0 or more, got {start}")
+    if end is not None:
+        if not end > start:
+            raise LatentAudioError(f"audio_end_in_s ({end:g}) must be after audio_start_in_s "
+                                   f"({start:g})")
+        if seconds is not None and abs(seconds - (end - start)) > 1e-6:
+            raise LatentAudioError("seconds and audio_end_in_s - audio_start_in_s disagree: "
+                                   "give one of them")
+        seconds = end - start
+    return check_seconds(seconds, GENERATE_SECONDS)
+
+
+def _per_prompt(value: str | list[str], count: int, name: str) -> list[str]:
+    items = [value] * count if isinstance(value, str) else list(value)
+    if len(items) != count:
+        raise LatentAudioError(f"{len(items)} {name} for {count} prompts")
+    return items
 
 
 def _references(value, count: int, name: str) -> list[np.ndarray] | None:

@@ -18,7 +18,13 @@ import numpy as np
 
 from latentaudio.decoders import check_decoder_name
 from latentaudio.errors import LatentAudioError
-from latentaudio.limits import check_guidance, check_loudness_target, check_seed
+from latentaudio.limits import (
+    check_guidance,
+    check_loudness_target,
+    check_prompt,
+    check_seconds,
+    check_seed,
+)
 
 OPERATIONS = ("generate", "inpaint", "vary", "extend", "loop")
 NEEDS_INPUT = ("inpaint", "vary", "extend")
@@ -74,17 +80,10 @@ class Request:
             check_region,
             check_strength,
         )
-        from latentaudio.pipeline import MAX_SECONDS, MIN_SECONDS
-
         if self.operation not in OPERATIONS:
             raise LatentAudioError(f"unknown operation {self.operation!r}: use one of "
                                    f"{', '.join(OPERATIONS)}")
-        if not self.prompt.strip():
-            raise LatentAudioError("the prompt is empty: describe the sound you want")
-        if self.safety_filter:
-            from latentaudio.conditioning.safety import SafetyFilter
-
-            SafetyFilter.default().check(self.prompt)
+        check_prompt(self.prompt, safety_check=self.safety_filter)
         if self.steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {self.steps}")
         check_decoder_name(self.decoder)
@@ -95,10 +94,8 @@ class Request:
             if input_seconds is None:
                 raise LatentAudioError(f"{self.operation} needs input audio")
             check_input_length(input_seconds)
-        if self.operation == "generate" and self.seconds is not None and not (
-                MIN_SECONDS <= self.seconds <= MAX_SECONDS):
-            raise LatentAudioError(f"duration {self.seconds:g} s is out of range: use "
-                                   f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
+        if self.operation == "generate":
+            check_seconds(self.seconds)
         if self.operation == "inpaint":
             if self.start is None or self.end is None:
                 raise LatentAudioError("inpaint needs the region's start and end, in seconds")

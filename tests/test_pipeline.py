@@ -77,7 +77,7 @@ def test_negative_prompt_changes_the_result(pipe):
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"prompt": "  "}, "prompt is empty"), ({"prompt": "x", "seconds": 600}, "out of range"),
     ({"prompt": "x", "num_inference_steps": 0}, "at least 1"),
-    ({"prompt": ["a", "b"], "generator": torch.Generator()}, "one generator per prompt")])
+    ({"prompt": ["a", "b"], "generator": [torch.Generator()]}, "pass one per output")])
 def test_bad_requests_are_clear(pipe, kwargs, message):
     with pytest.raises(LatentAudioError, match=message):
         pipe(**kwargs, progress=False)

@@ -39,6 +39,7 @@ from latentaudio.app.body_limit import BodyLimit
 from latentaudio.app.store import FINISHED, Job, JobStore, new_job_id
 from latentaudio.app.worker import Loader, WorkerPool
 from latentaudio.errors import LatentAudioError
+from latentaudio.limits import GENERATE_SECONDS
 
 STATIC = Path(__file__).parent / "static"
 JOB_ID = r"^[0-9a-f]{32}$"
@@ -88,7 +89,7 @@ class Sampling(BaseModel):
 
 
 class GenerateBody(Sampling):
-    seconds: float | None = Field(None, ge=0.5, le=47.0,
+    seconds: float | None = Field(None, ge=GENERATE_SECONDS[0], le=GENERATE_SECONDS[1],
                                   description="duration (default: from the prompt, else 10)")
     lufs: float = Field(-14.0, ge=-40.0, le=-6.0, description="loudness target")
 

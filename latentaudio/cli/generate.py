@@ -22,6 +22,7 @@ from latentaudio.cli.common import (
     watermark_config,
 )
 from latentaudio.errors import LatentAudioError
+from latentaudio.limits import check_seconds
 
 CANDIDATE_STRIDE = 1_000_003  # seed offset between the candidates of one output
 
@@ -112,11 +113,7 @@ def _generate(args: argparse.Namespace) -> None:
     if not args.prompt.strip() and args.candidates > 1:
         raise LatentAudioError("--candidates ranks clips against the prompt: give one")
     references = {name: _reference(getattr(args, name)) for name in ("melody", "style")}
-    from latentaudio.pipeline import MAX_SECONDS, MIN_SECONDS
-
-    if args.seconds is not None and not MIN_SECONDS <= args.seconds <= MAX_SECONDS:
-        raise LatentAudioError(f"duration {args.seconds:g} s is out of range: use "
-                               f"{MIN_SECONDS:g} to {MAX_SECONDS:g} seconds")
+    check_seconds(args.seconds)
     clap = _clap(args) if args.candidates > 1 else None
     first = args.seed if args.seed is not None else secrets.randbelow(2**31)
     seeds = [first + i for i in range(args.count)]

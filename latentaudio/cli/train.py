@@ -295,6 +295,7 @@ def _assemble(args: argparse.Namespace) -> None:
     from latentaudio.conditioning.text import minilm_path
     from latentaudio.denoisers import DENOISER_CLASSES
     from latentaudio.diffusion.flow import SCHEDULERS
+    from latentaudio.folders import refer_to_shared, write_loader
     from latentaudio.pipeline import LatentAudioPipeline
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder
@@ -316,9 +317,8 @@ def _assemble(args: argparse.Namespace) -> None:
         component.half()  # fp16 on disk; loaded back as fp32
     pipe.save_pretrained(args.to, safe_serialization=True)
     if not args.copy:  # MiniLM is read from its installed package: not stored again
-        from latentaudio.generation import refer_to_shared
-
         refer_to_shared(args.to, {"text": "minilm"})
+    write_loader(args.to, LatentAudioPipeline)  # DiffusionPipeline.from_pretrained can load it
     size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
     print(f"wrote the generator to {args.to}: {size:.1f} MB")
 

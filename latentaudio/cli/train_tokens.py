@@ -68,15 +68,16 @@ def assemble_ar_arguments(parser: argparse.ArgumentParser) -> None:
 
 def assemble_ar(args: argparse.Namespace) -> None:
     from latentaudio.codec import component_folder, load_component
-    from latentaudio.generation import refer_to_shared, shared_components
+    from latentaudio.folders import refer_to_shared, write_loader
+    from latentaudio.generation import shared_components
     from latentaudio.tokens import ResidualVQ
     from latentaudio.tokens.fine import FineModel
     from latentaudio.tokens.lm import CoarseLM
     from latentaudio.tokens.pipeline import TokenPipeline
 
-    shared = {"codec": str(args.codec.resolve()),
-              "text": str(args.codec.resolve()) if (args.codec / "text_encoder").is_dir()
-              else "minilm"}  # MiniLM, from the installed package
+    own_text = (args.codec / "text_encoder" / "config.json").is_file()
+    shared = {"codec": str(args.codec.resolve()),  # else MiniLM, from the installed package
+              "text": str(args.codec.resolve()) if own_text else "minilm"}
     pipe = TokenPipeline(
         tokens=load_component(ResidualVQ, component_folder(args.tokens)),
         coarse=load_component(CoarseLM, component_folder(args.coarse)),
@@ -87,6 +88,7 @@ def assemble_ar(args: argparse.Namespace) -> None:
     pipe.save_pretrained(args.to, safe_serialization=True)
     if not args.copy:  # keep only the token model's own parts; the rest is read from --codec
         refer_to_shared(args.to, shared)
+    write_loader(args.to, TokenPipeline)  # DiffusionPipeline.from_pretrained can load it
     size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
     where = "" if args.copy else f" (codec and text encoder read from {args.codec})"
     print(f"wrote the token generator to {args.to}: {size:.1f} MB{where}")

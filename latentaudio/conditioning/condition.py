@@ -45,7 +45,7 @@ class Conditioning:
 
     def select(self, items: list[int]) -> Conditioning:
         """The conditioning of just these batch items, in this order."""
-        index = torch.tensor(items, dtype=torch.long)
+        index = torch.tensor(items, dtype=torch.long, device=self.text_states.device)
 
         def pick(value):
             return None if value is None else value[index]
@@ -95,18 +95,34 @@ class Conditioning:
 def encode_specs(tokenizer, text_encoder, specs, seconds_start: float = 0.0) -> Conditioning:
     """Parsed prompts (:class:`~latentaudio.conditioning.prompt.PromptSpec`) -> their
     conditioning: caption states through the tokenizer and encoder, timing, bpm and key."""
-    import math
-
-    from latentaudio.conditioning.embedders import key_index
     from latentaudio.conditioning.text import encode_texts
 
     text = encode_texts(tokenizer, text_encoder, [s.caption for s in specs])
-    return Conditioning(text.states, text.mask, text.pooled, GlobalInputs(
-        seconds_start=torch.full((len(specs),), float(seconds_start)),
-        seconds_total=torch.tensor([s.seconds for s in specs], dtype=torch.float32),
+    return from_text_states(text.states, text.mask, specs, seconds_start)
+
+
+def from_text_states(states: torch.Tensor, mask: torch.Tensor | None, specs,
+                     seconds_start: float = 0.0) -> Conditioning:
+    """The conditioning for text encoder states ``(B, tokens, dim)`` (``mask`` (B, tokens), None:
+    all real) and the parsed prompts' timing, bpm and key, on the states' device. The pooled
+    vector is the masked mean, unit norm, as :func:`~latentaudio.conditioning.text.encode_texts`
+    makes it, so precomputed states give the same result as the words."""
+    import math
+
+    from latentaudio.conditioning.embedders import key_index
+
+    device = states.device
+    mask = (torch.ones(states.shape[:2], dtype=torch.bool, device=device) if mask is None
+            else mask.to(device).bool())
+    pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
+    return Conditioning(states, mask, torch.nn.functional.normalize(pooled, dim=-1),
+                        GlobalInputs(
+        seconds_start=torch.full((len(specs),), float(seconds_start), device=device),
+        seconds_total=torch.tensor([s.seconds for s in specs], dtype=torch.float32,
+                                   device=device),
         bpm=torch.tensor([s.bpm if s.bpm is not None else math.nan for s in specs],
-                         dtype=torch.float32),
-        key=torch.tensor([key_index(s.key) for s in specs], dtype=torch.long)))
+                         dtype=torch.float32, device=device),
+        key=torch.tensor([key_index(s.key) for s in specs], dtype=torch.long, device=device)))
 
 
 def _zeros(value: torch.Tensor | None) -> torch.Tensor | None:

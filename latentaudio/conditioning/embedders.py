@@ -35,7 +35,8 @@ class NumberEmbedder(nn.Module):
         x = ((values.nan_to_num(self.low) - self.low) / (self.high - self.low)).clamp(0, 1)
         angles = x[:, None] * self.frequencies[None]
         features = torch.cat([x[:, None], angles.sin(), angles.cos()], dim=-1)
-        embedded = self.project(features.to(self.project.weight.dtype))
+        # The compute dtype: under layerwise casting the Linear's stored weight is fp8.
+        embedded = self.project(features.to(self.unknown.dtype))
         return torch.where(known[:, None], embedded, self.unknown.to(embedded.dtype))
 
 

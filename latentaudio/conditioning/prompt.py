@@ -100,15 +100,14 @@ def resolve_prompt(text: str, *, seconds: float | None, default_seconds: float |
     """Parse ``text`` and let explicit arguments override what it says: ``seconds``, else the
     prompt's own duration, else ``default_seconds``; then check the duration against
     ``limits`` (seconds) with a one-line error."""
-    from latentaudio.errors import LatentAudioError
+    from latentaudio.limits import check_seconds
 
     spec = parse_prompt(text)
     spec.seconds = seconds if seconds is not None else (spec.seconds or default_seconds)
     spec.bpm = bpm if bpm is not None else spec.bpm
     spec.key = key if key is not None else spec.key
-    if limits is not None and not limits[0] <= spec.seconds <= limits[1]:
-        raise LatentAudioError(f"duration {spec.seconds:g} s is out of range: use "
-                               f"{limits[0]:g} to {limits[1]:g} seconds")
+    if limits is not None:
+        check_seconds(spec.seconds, limits)
     return spec
 
 

@@ -55,19 +55,25 @@ SCHEDULERS: dict[str, Callable[[], object]] = {
 
 def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator],
                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """One generator per item (as EDM), so item i's noise does not depend on the batch size."""
+    """One generator per item (as EDM), so item i's noise does not depend on the batch size.
+    Drawn on each generator's own device (as diffusers' ``randn_tensor``), so a seed gives the
+    same noise wherever the pipeline runs; the caller moves it to the execution device."""
     if len(generators) != shape[0]:
         raise ValueError(f"need one generator per item: {len(generators)} for {shape[0]}")
-    return torch.stack([torch.randn(shape[1:], generator=g, dtype=dtype) for g in generators])
+    return torch.stack([torch.randn(shape[1:], generator=g, dtype=dtype, device=g.device)
+                        for g in generators])
 
 
 @torch.no_grad()
 def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
-           negative: Conditioning | None = None, *, steps: int = 12, guidance: float = 4.0,
+           negative: Conditioning | None = None, *, steps: int = 12,
+           guidance: float | Callable[[], float] = 4.0,
            scheduler: str | object = "dpm++", progress: bool = False, start: float = 1.0,
            start_latents: torch.Tensor | None = None, known: torch.Tensor | None = None,
            known_mask: torch.Tensor | None = None,
-           callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
+           callback: Callable[[int, int], None] | None = None,
+           step_end: Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+           ) -> torch.Tensor:
     """Integrate from ``noise`` (t = 1) to data (t = 0) in ``steps`` scheduler steps with CFG.
     ``scheduler`` is a name in :data:`SCHEDULERS` or a diffusers scheduler instance.
 
@@ -82,7 +88,11 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
       et al. 2022): inpainting and continuation without an inpainting-trained model.
 
     ``callback(done, total)`` runs after each step (a server's progress and cancel point: an
-    exception raised there stops the sampling).
+    exception raised there stops the sampling). ``step_end(index, timestep, x)`` runs before
+    it and returns the latents to go on with (diffusers' ``callback_on_step_end``).
+    ``guidance`` may be a function, read at every step (such a callback may change it).
+
+    Everything made here lives on ``noise``'s device and dtype.
     """
     if isinstance(scheduler, str):
         if scheduler not in SCHEDULERS:
@@ -96,7 +106,7 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
     if (known is None) != (known_mask is None):
         raise ValueError("known and known_mask go together")
     solver = scheduler
-    solver.set_timesteps(steps)
+    solver.set_timesteps(steps, device=noise.device)
     times = [float(t) / TRAIN_TIMESTEPS for t in solver.timesteps] + [0.0]
     first = next((i for i, t in enumerate(times[:-1]) if t <= start + 1e-6), len(times) - 1)
     if first == len(times) - 1:  # nothing left to integrate
@@ -114,11 +124,14 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
     for index in tqdm(range(first, len(times) - 1), desc="denoising", unit="step",
                       disable=not progress, leave=False):
         timestep = solver.timesteps[index]
-        time = torch.full((x.shape[0],), times[index], dtype=x.dtype)
-        velocity = guided(denoise, x, time, condition, negative, guidance)
+        time = torch.full((x.shape[0],), times[index], dtype=x.dtype, device=x.device)
+        scale = guidance() if callable(guidance) else guidance
+        velocity = guided(denoise, x, time, condition, negative, scale)
         x = solver.step(velocity, timestep, x).prev_sample
         if known is not None:
             x = torch.where(known_mask, noised(known, times[index + 1]), x)
+        if step_end is not None:
+            x = step_end(index, timestep, x)
         if callback is not None:
             callback(index + 1 - first, len(times) - 1 - first)
     return x

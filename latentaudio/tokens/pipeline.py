@@ -20,12 +20,12 @@ from diffusers import DiffusionPipeline
 
 from latentaudio.codec import LatentCodec
 from latentaudio.conditioning.condition import encode_specs
+from latentaudio.conditioning.minilm import SharedBertModel  # noqa: F401  (as DENOISERS)
 from latentaudio.conditioning.prompt import resolve_prompt
-from latentaudio.conditioning.safety import SafetyFilter
 from latentaudio.conditioning.text import check_tokenizer
-from latentaudio.errors import LatentAudioError
-from latentaudio.generation import SharedParts
-from latentaudio.pipeline import GenerationOutput
+from latentaudio.folders import OwnLoader
+from latentaudio.limits import SONG_SECONDS, check_prompt
+from latentaudio.outputs import GenerationOutput
 from latentaudio.postprocess import MasteringConfig, master
 from latentaudio.tokens.fine import FineModel
 from latentaudio.tokens.lm import CoarseLM, LMInputs, generate
@@ -36,7 +36,7 @@ from latentaudio.vocoder import Vocoder
 
 WINDOW_SECONDS = 10.0
 CONTEXT_SECONDS = 5.0
-MIN_SECONDS, MAX_SECONDS = 1.0, 300.0
+MIN_SECONDS, MAX_SECONDS = SONG_SECONDS
 
 
 def plan_sections(lyrics: str, windows: int) -> list[str]:
@@ -61,7 +61,7 @@ def _section_text(section) -> str:
     return f"[{section.name}]\n" + "\n".join(section.lines) if section.lines else ""
 
 
-class TokenPipeline(SharedParts, DiffusionPipeline):
+class TokenPipeline(OwnLoader, DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->coarse->fine->vae->vocoder"
 
     def __init__(self, vae: MelVAE, vocoder: Vocoder, tokens: ResidualVQ, coarse: CoarseLM,
@@ -99,14 +99,10 @@ class TokenPipeline(SharedParts, DiffusionPipeline):
         """``decoder``: how log-mel becomes audio (:mod:`latentaudio.decoders`)."""
         # 1. Check inputs.
         decoder = self.codec.check_decoder(decoder)
-        if not prompt.strip():
-            raise LatentAudioError("the prompt is empty: describe the music you want")
-        if safety_check:
-            SafetyFilter.default().check(prompt)
-            if lyrics:
-                SafetyFilter.default().check(lyrics)
+        check_prompt(prompt, safety_check=safety_check, what="music")
+        check_prompt(lyrics, safety_check=safety_check, allow_empty=True)
         spec = resolve_prompt(prompt, seconds=seconds, default_seconds=WINDOW_SECONDS, bpm=bpm,
-                              key=key, limits=(MIN_SECONDS, MAX_SECONDS))
+                              key=key, limits=SONG_SECONDS)
 
         # 2. Plan the windows: frames per window, new frames per window after the first.
         rate = self.tokens.config.frame_rate

@@ -20,6 +20,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 from torch.nn import functional as F
 
+from latentaudio.folders import SharedFolder
 from latentaudio.layers import ChannelNorm, ConvNeXtBlock
 
 
@@ -48,7 +49,7 @@ class LatentDistribution:
         return 0.5 * (self.mean.pow(2) + self.logvar.exp() - 1.0 - self.logvar)
 
 
-class MelVAE(ModelMixin, ConfigMixin):
+class MelVAE(SharedFolder, ModelMixin, ConfigMixin):
     """Stereo log-mel autoencoder with a KL-regularised latent space (Kingma & Welling 2014)."""
 
     @register_to_config

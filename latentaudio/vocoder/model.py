@@ -24,10 +24,11 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from latentaudio.folders import SharedFolder
 from latentaudio.layers import ChannelNorm, ConvNeXtBlock
 
 
-class Vocoder(ModelMixin, ConfigMixin):
+class Vocoder(SharedFolder, ModelMixin, ConfigMixin):
     """Mel-to-waveform model with an inverse-STFT head."""
 
     @register_to_config
