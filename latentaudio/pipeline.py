@@ -89,6 +89,11 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         return self._codec
 
     @property
+    def transformer(self):
+        """The denoiser, under the name diffusers' DiT pipelines give theirs."""
+        return self.denoiser
+
+    @property
     def sample_rate(self) -> int:
         return self.vae.config.sample_rate
 

@@ -25,6 +25,10 @@ def tiny_text_encoder():
 
 @pytest.fixture(scope="module")
 def pipe():
+    return tiny_pipeline()
+
+
+def tiny_pipeline() -> LatentAudioPipeline:
     from latentaudio.denoisers.dit import LatentDiT
     from latentaudio.vae import MelVAE
     from latentaudio.vocoder import Vocoder

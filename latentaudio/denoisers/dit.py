@@ -51,7 +51,8 @@ class LatentDiT(ModelMixin, ConfigMixin):
         frames = latents.shape[-1]
         # Rotary position embedding over the global token plus the frames, as diffusers'
         # StableAudioPipeline builds it (rotary on half of each head's dimensions).
-        rotary = get_1d_rotary_pos_embed(self.config.head_dim // 2, frames + 1, use_real=True,
+        positions = torch.arange(frames + 1, device=latents.device)
+        rotary = get_1d_rotary_pos_embed(self.config.head_dim // 2, positions, use_real=True,
                                          repeat_interleave_real=False)
         rotary = tuple(part.to(latents.device, latents.dtype) for part in rotary)
         global_states = self.global_embedder(condition.pooled.to(latents.dtype),
