@@ -103,8 +103,8 @@ def main() -> None:
 
     import torch
 
+    from latentaudio.conditioning.aisfx import AisfxEmbedder, cosine
     from latentaudio.editing import Editor
-    from latentaudio.evaluation.aisfx import AisfxEmbedder, cosine
     from latentaudio.evaluation.music import chroma_similarity, estimate_key, estimate_tempo
     from latentaudio.evaluation.spectral import spectral_flux
     from latentaudio.generation import load_pipeline

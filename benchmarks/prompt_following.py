@@ -51,11 +51,11 @@ def main() -> None:
     from tqdm import tqdm
 
     from latentaudio.audio import SAMPLE_RATE, load_audio
+    from latentaudio.conditioning.aisfx import AisfxEmbedder
     from latentaudio.data.sources import load_clips
-    from latentaudio.data.theory import Key
-    from latentaudio.evaluation.aisfx import AisfxEmbedder
     from latentaudio.evaluation.music import estimate_key, estimate_tempo, key_score, tempo_accuracy
     from latentaudio.generation import load_pipeline, model_identity
+    from latentaudio.theory import Key
 
     clips, root, _ = load_clips(args.data)
     by_class = defaultdict(lambda: {"train": [], "test": []})

@@ -37,11 +37,11 @@ from tqdm import tqdm
 
 from latentaudio.audio import load_audio
 from latentaudio.codec import DEFAULT_MODEL, LatentCodec, component_folder, load_component
+from latentaudio.conditioning.aisfx import AisfxEmbedder, cosine
 from latentaudio.data.sources import load_clips
-from latentaudio.data.theory import Key
-from latentaudio.evaluation.aisfx import AisfxEmbedder, cosine
 from latentaudio.evaluation.music import estimate_key, key_score
 from latentaudio.evaluation.spectral import hop_comb_prominence, log_mel_l1
+from latentaudio.theory import Key
 from latentaudio.vocoder import Vocoder
 
 PATHS = ("mel", "codec")

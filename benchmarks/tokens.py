@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from latentaudio.audio import load_audio
 from latentaudio.codec import DEFAULT_MODEL, LatentCodec, component_folder, load_component
-from latentaudio.evaluation.aisfx import AisfxEmbedder, cosine
+from latentaudio.conditioning.aisfx import AisfxEmbedder, cosine
 from latentaudio.evaluation.spectral import log_mel_l1
 from latentaudio.tokens import ResidualVQ
 

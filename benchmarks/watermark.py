@@ -87,8 +87,8 @@ def main() -> None:
 
     from latentaudio import watermark as wm
     from latentaudio.audio import load_audio
+    from latentaudio.conditioning.aisfx import AisfxEmbedder, cosine
     from latentaudio.data.sources import load_clips
-    from latentaudio.evaluation.aisfx import AisfxEmbedder, cosine
     from latentaudio.evaluation.report import read_prompts
     from latentaudio.generation import load_pipeline
 

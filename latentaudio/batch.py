@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from latentaudio.errors import LatentAudioError
-from latentaudio.render import FORMATS, NEEDS_INPUT, Request
+from latentaudio.request import FORMATS, NEEDS_INPUT, Request
 
 ITEM_KEYS = {"name", "format", "input"}
 

@@ -8,134 +8,12 @@ fail in one line at once rather than after a model load or a queue wait.
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from latentaudio.decoders import check_decoder_name
-from latentaudio.errors import LatentAudioError
-from latentaudio.limits import (
-    check_guidance,
-    check_loudness_target,
-    check_prompt,
-    check_seconds,
-    check_seed,
-)
-
-OPERATIONS = ("generate", "inpaint", "vary", "extend", "loop")
-NEEDS_INPUT = ("inpaint", "vary", "extend")
-FORMATS = ("wav", "flac", "ogg", "mp3")
-
-
-@dataclass
-class Request:
-    """What to make; fields an operation does not use are ignored by it."""
-
-    operation: str = "generate"
-    prompt: str = ""
-    seconds: float | None = None  # generate: duration; extend: total length
-    seed: int | None = None  # None: a fresh one (written to the sidecar)
-    steps: int = 12
-    cfg: float = 4.0
-    negative: str | None = None
-    bpm: float | None = None
-    key: str | None = None
-    lufs: float = -14.0  # generate and loop; edits keep the input's loudness
-    start: float | None = None  # inpaint region, seconds
-    end: float | None = None
-    strength: float = 0.5  # vary
-    bars: int | None = None  # loop
-    beats_per_bar: int = 4
-    watermark: bool = True
-    safety_filter: bool = True
-    decoder: str | None = None  # latentaudio.decoders.DECODERS; None: the model's default
-
-    @classmethod
-    def from_dict(cls, values: dict) -> Request:
-        """A request from JSON-like values; unknown names are a one-line error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise LatentAudioError(f"unknown field(s) {', '.join(unknown)}: known are "
-                                   f"{', '.join(sorted(known))}")
-        for name, value in values.items():
-            _check_type(name, value)
-        return cls(**values)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def check(self, input_seconds: float | None = None) -> Request:
-        """Raise a one-line :class:`LatentAudioError` for values the operation cannot use;
-        returns the request with its key spelt canonically and a seed chosen."""
-        from latentaudio.conditioning.prompt import canonical_key
-        from latentaudio.editing import (
-            check_extension,
-            check_input_length,
-            check_loop,
-            check_region,
-            check_strength,
-        )
-        if self.operation not in OPERATIONS:
-            raise LatentAudioError(f"unknown operation {self.operation!r}: use one of "
-                                   f"{', '.join(OPERATIONS)}")
-        check_prompt(self.prompt, safety_check=self.safety_filter)
-        if self.steps < 1:
-            raise LatentAudioError(f"steps must be at least 1, got {self.steps}")
-        check_decoder_name(self.decoder)
-        check_guidance(self.cfg)
-        check_seed(self.seed)
-        check_loudness_target(self.lufs)
-        if self.operation in NEEDS_INPUT:
-            if input_seconds is None:
-                raise LatentAudioError(f"{self.operation} needs input audio")
-            check_input_length(input_seconds)
-        if self.operation == "generate":
-            check_seconds(self.seconds)
-        if self.operation == "inpaint":
-            if self.start is None or self.end is None:
-                raise LatentAudioError("inpaint needs the region's start and end, in seconds")
-            check_region(self.start, self.end, input_seconds)
-        elif self.operation == "vary":
-            check_strength(self.strength)
-        elif self.operation == "extend":
-            if self.seconds is None:
-                raise LatentAudioError("extend needs the total length (seconds)")
-            check_extension(self.seconds, input_seconds)
-        elif self.operation == "loop":
-            if self.bpm is None or self.bars is None:
-                raise LatentAudioError("loop needs bpm and bars")
-            check_loop(self.bpm, self.bars, self.beats_per_bar)
-        seed = self.seed if self.seed is not None else secrets.randbelow(2**31)
-        return Request(**self.as_dict() | {"key": canonical_key(self.key), "seed": seed})
-
-
-# What each field may hold in JSON (batch lines, stored jobs): a string where text is meant, a
-# number where one is, never a string for a number ("5" is refused, not guessed at).
-_TEXT = {"operation", "prompt", "negative", "key", "decoder"}
-_INTEGERS = {"seed", "steps", "bars", "beats_per_bar"}
-_NUMBERS = {"seconds", "cfg", "bpm", "lufs", "start", "end", "strength"}
-_FLAGS = {"watermark", "safety_filter"}
-_OPTIONAL = {"negative", "key", "decoder", "seed", "bars", "seconds", "bpm", "start", "end"}
-
-
-def _check_type(name: str, value) -> None:
-    if value is None and name in _OPTIONAL:
-        return
-    if name in _TEXT:
-        ok, wanted = isinstance(value, str), "text"
-    elif name in _INTEGERS:
-        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
-    elif name in _NUMBERS:
-        ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "a number"
-    else:
-        ok, wanted = isinstance(value, bool), "true or false"
-    if not ok:
-        raise LatentAudioError(f"{name} must be {wanted}, got {json.dumps(value)}")
+from latentaudio.request import Request
 
 
 def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray | None = None,
@@ -146,10 +24,8 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
     (atomically, with the provenance record inside and a ``.json`` sidecar beside it). ``model``
     is :func:`latentaudio.generation.model_identity` of the pipeline's folder. Returns the path
     written, the sidecar and the audio ``(2, samples)``."""
-    from latentaudio import __version__
     from latentaudio.editing import Editor
     from latentaudio.postprocess import MasteringConfig
-    from latentaudio.provenance import provenance, save_output
     from latentaudio.watermark import WatermarkConfig
 
     r = request
@@ -164,7 +40,7 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
                       safety_check=r.safety_filter, progress=progress, callback=callback,
                       decoder=r.decoder)
         clip, spec, report = result.audios[0], result.specs[0], result.mastering[0]
-        r = Request(**r.as_dict() | {"seed": result.seeds[0]})  # the seed used (silence redraws)
+        r = r.replace(seed=result.seeds[0])  # the seed used (silence redraws)
         details = {"operation": "generate", "lufs_target": r.lufs,
                    "silent_redraws": result.silent_redraws[0],
                    "lufs_measured": round(report.loudness_after, 2),
@@ -184,15 +60,28 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
             result = editor.loop(r.prompt, r.bpm, r.bars, beats_per_bar=r.beats_per_bar,
                                  lufs=r.lufs, **common)
         clip, spec, details = result.audio, result.spec, result.details
-        r = Request(**r.as_dict() | {"seed": result.seed})  # a loop's silence redraws
+        r = r.replace(seed=result.seed)  # a loop's silence redraws
         mark = watermark.id if watermark is not None else None
+    return write_clip(out, clip, r, spec, details | {"input": input_name}, model=model,
+                      decoder=pipe.codec.check_decoder(r.decoder), sample_rate=pipe.sample_rate,
+                      watermark=mark, audio_format=audio_format)
+
+
+def write_clip(out: Path, clip: np.ndarray, r: Request, spec, details: dict, *, model: dict,
+               decoder: str, sample_rate: int, watermark: str | None,
+               audio_format: str | None = None) -> tuple[Path, dict, np.ndarray]:
+    """Write one made clip as every path writes it: the audio (atomically, its provenance
+    record inside) and a ``.json`` sidecar of the request, what the prompt was parsed into
+    (``spec``), the operation's ``details`` and the model. Returns what :func:`render` does."""
+    from latentaudio import __version__
+    from latentaudio.provenance import provenance, save_output
+
     record = provenance(operation=r.operation, prompt=r.prompt, seed=r.seed, model=model,
-                        watermark=mark)
-    sidecar = {**details, "prompt": r.prompt, "caption": spec.caption, "input": input_name,
-               "seconds": clip.shape[-1] / pipe.sample_rate, "bpm": spec.bpm, "key": spec.key,
-               "seed": r.seed, "steps": r.steps, "cfg": r.cfg, "negative": r.negative,
-               "decoder": pipe.codec.check_decoder(r.decoder),
-               "sample_rate": pipe.sample_rate, "model": model,
-               "latentaudio_version": __version__}
+                        watermark=watermark)
+    sidecar = {"operation": r.operation, **details, "prompt": r.prompt,
+               "caption": spec.caption, "seconds": clip.shape[-1] / sample_rate,
+               "bpm": spec.bpm, "key": spec.key, "seed": r.seed, "steps": r.steps, "cfg": r.cfg,
+               "negative": r.negative, "decoder": decoder, "sample_rate": sample_rate,
+               "model": model, "latentaudio_version": __version__}
     written = save_output(out, clip, audio_format, sidecar, record)
     return written, sidecar | {"provenance": record}, clip

@@ -161,9 +161,15 @@ def test_batch_cli_errors_are_one_line(capsys, tmp_path):
     assert "bad.jsonl:2" in err and "stepz" in err and not (tmp_path / "o").exists()
 
 
-def test_every_request_field_has_a_json_type():
-    from dataclasses import fields
+def test_request_types_are_strict_and_errors_one_line():
+    from latentaudio.request import Request
 
-    from latentaudio.render import _FLAGS, _INTEGERS, _NUMBERS, _TEXT, Request
-
-    assert {f.name for f in fields(Request)} == _TEXT | _INTEGERS | _NUMBERS | _FLAGS
+    assert Request.from_dict({"prompt": "x", "cfg": 5}).cfg == 5.0  # a whole number is a number
+    for values, message in [({"prompt": "x", "bars": 2.5}, "bars must be a whole number"),
+                            ({"prompt": "x", "seed": True}, "seed must be a whole number"),
+                            ({"prompt": "x", "operation": "dance"}, "unknown operation 'dance'"),
+                            ({"prompt": "x", "decoder": "mp3"}, "unknown decoder 'mp3'"),
+                            ({"prompt": ["x"]}, "prompt must be text")]:
+        with pytest.raises(LatentAudioError, match=message) as caught:
+            Request.from_dict(values)
+        assert "\n" not in str(caught.value)

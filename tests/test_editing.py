@@ -100,7 +100,7 @@ def test_loop_rejects_impossible_lengths(editor):
     ({"bpm": float("nan"), "bars": 2}, "positive"), ({"bpm": 400, "bars": 1,
                                                     "beats_per_bar": 1}, "a loop must be")])
 def test_loop_requests_are_refused_before_any_model_loads(values, message):
-    from latentaudio.render import Request
+    from latentaudio.request import Request
 
     with pytest.raises(LatentAudioError, match=message):
         Request(operation="loop", prompt="drums", **values).check()
@@ -130,7 +130,7 @@ def test_a_silent_generated_region_is_drawn_again(editor, clip, monkeypatch):
 
 
 def test_too_short_edit_inputs_are_refused_before_any_model_loads():
-    from latentaudio.render import Request
+    from latentaudio.request import Request
 
     for operation, extra in (("vary", {}), ("inpaint", {"start": 0.0, "end": 0.1}),
                              ("extend", {"seconds": 5.0})):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentaudio.evaluation.aisfx import AisfxEmbedder, cosine
+from latentaudio.conditioning.aisfx import AisfxEmbedder, cosine
 from latentaudio.evaluation.spectral import log_mel_l1, spectral_convergence
 from latentaudio.mel import MelSpectrogram
 from tests.signals import sine

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from latentaudio.data.theory import Key
 from latentaudio.evaluation.music import (
     beat_tempo,
     estimate_key,
@@ -11,6 +10,7 @@ from latentaudio.evaluation.music import (
     key_score,
     tempo_accuracy,
 )
+from latentaudio.theory import Key
 
 SR = 44_100
 

@@ -8,7 +8,7 @@ import pytest
 from latentaudio.data import procedural
 from latentaudio.data.music import GENRES, compose_bed, describe
 from latentaudio.data.recorded import caption_for, sound_class
-from latentaudio.data.theory import INSTRUMENTS, KEYS, Key
+from latentaudio.theory import INSTRUMENTS, KEYS, Key
 
 
 @pytest.mark.parametrize(("text", "name"), [("A minor", "A minor"), ("f# major", "F# major"),

@@ -35,11 +35,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from latentaudio import request
 from latentaudio.app.body_limit import BodyLimit
 from latentaudio.app.store import FINISHED, Job, JobStore, new_job_id
 from latentaudio.app.worker import Loader, WorkerPool
 from latentaudio.errors import LatentAudioError
-from latentaudio.limits import GENERATE_SECONDS
+from latentaudio.limits import GENERATE_SECONDS, GUIDANCE_RANGE, LOUDNESS_TARGET_RANGE, SEED_LIMIT
 
 STATIC = Path(__file__).parent / "static"
 JOB_ID = r"^[0-9a-f]{32}$"
@@ -69,36 +70,34 @@ class ApiError(Exception):
 
 # ------------------------------------------------------------------------------- the bodies
 Format = Literal["wav", "flac", "ogg", "mp3"]
-Decoder = Literal["hybrid", "vocoder", "griffin-lim"]  # latentaudio.decoders.DECODERS
 Upload = Annotated[UploadFile | None, File(description="input audio (wav, flac, ogg, mp3)")]
 
 
-class Sampling(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Sampling(request.Sampling):
+    """latentaudio.request's fields, with the bounds this API documents (limits.py's)."""
 
     prompt: str = Field(min_length=1, max_length=2000, description="what to make, in words")
-    seed: int | None = Field(None, ge=0, lt=2**31, description="default: a fresh one")
+    seed: int | None = Field(None, ge=0, lt=SEED_LIMIT, description="default: a fresh one")
     steps: int = Field(12, ge=1, le=1000, description="denoising steps")
-    cfg: float = Field(4.0, ge=0.0, le=30.0, description="classifier-free guidance scale")
-    negative: str | None = Field(None, max_length=2000, description="what to avoid")
+    cfg: float = Field(4.0, ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1],
+                       description="classifier-free guidance scale (1 = none)")
     bpm: float | None = Field(None, gt=0, le=400, description="tempo for music")
-    key: str | None = Field(None, max_length=32, description='key, e.g. "A minor"')
     format: Format = Field("wav", description="audio format of the output")
-    decoder: Decoder | None = Field(None, description="how the model's mel becomes audio "
-                                    "(default: hybrid)")
 
 
 class GenerateBody(Sampling):
     seconds: float | None = Field(None, ge=GENERATE_SECONDS[0], le=GENERATE_SECONDS[1],
                                   description="duration (default: from the prompt, else 10)")
-    lufs: float = Field(-14.0, ge=-40.0, le=-6.0, description="loudness target")
+    lufs: float = Field(-14.0, ge=LOUDNESS_TARGET_RANGE[0], le=LOUDNESS_TARGET_RANGE[1],
+                      description="loudness target, LUFS")
 
 
 class LoopBody(Sampling):
     bpm: float = Field(gt=0, le=400, description="tempo")
     bars: int = Field(ge=1, le=64, description="loop length in bars")
     beats_per_bar: int = Field(4, ge=1, le=16)
-    lufs: float = Field(-14.0, ge=-40.0, le=-6.0)
+    lufs: float = Field(-14.0, ge=LOUDNESS_TARGET_RANGE[0], le=LOUDNESS_TARGET_RANGE[1],
+                        description="loudness target, LUFS")
 
 
 class EditForm(Sampling):
@@ -272,7 +271,7 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
     def submit(operation: str, body: Sampling, input_seconds: float | None = None,
                input_path: Path | None = None, input_name: str | None = None,
                job_id: str | None = None) -> JSONResponse:
-        from latentaudio.render import Request as RenderRequest
+        from latentaudio.request import Request as RenderRequest
 
         values = body.model_dump(exclude={"format", "source_job"})
         if body.steps > settings.max_steps:

@@ -90,7 +90,8 @@ class WorkerPool:
 
     def run_job(self, job: Job, pipe, model: dict) -> None:
         from latentaudio.audio import load_audio
-        from latentaudio.render import Request, render
+        from latentaudio.render import render
+        from latentaudio.request import Request
 
         def callback(done: int, total: int) -> None:
             self.store.set_progress(job.id, 0.95 * done / max(total, 1))

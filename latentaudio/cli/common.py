@@ -66,7 +66,7 @@ def seed_value(text: str) -> int:
 def audio_output(text: str) -> Path:
     """argparse type: an output file path with a name (and, if it has one, a known format),
     checked before any model loads."""
-    from latentaudio.render import FORMATS
+    from latentaudio.request import FORMATS
 
     path = Path(text)
     if not text.strip() or text.endswith(("/", os.sep)) or path.name in ("", ".", ".."):

@@ -79,7 +79,8 @@ def _loop_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, operation: str) -> None:
     from latentaudio.audio import SAMPLE_RATE, load_audio
     from latentaudio.generation import load_pipeline, model_identity
-    from latentaudio.render import Request, render
+    from latentaudio.render import render
+    from latentaudio.request import Request
 
     audio = load_audio(args.input) if operation != "loop" else None
     request = Request(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import secrets
 from pathlib import Path
 
 from latentaudio.cli.common import (
@@ -18,11 +17,9 @@ from latentaudio.cli.common import (
     loudness_target,
     positive_float,
     positive_int,
-    save_output,
     watermark_config,
 )
 from latentaudio.errors import LatentAudioError
-from latentaudio.limits import check_seconds
 
 CANDIDATE_STRIDE = 1_000_003  # seed offset between the candidates of one output
 
@@ -99,24 +96,25 @@ def _outputs(args: argparse.Namespace, seeds: list[int]) -> list[Path]:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from latentaudio import __version__
-    from latentaudio.conditioning.prompt import canonical_key
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
-    from latentaudio.provenance import provenance
+    from latentaudio.render import write_clip
+    from latentaudio.request import Request
 
-    args.key = canonical_key(args.key)
     if args.backend == "ar":
         return _generate_ar(args)
     if not args.prompt.strip() and args.style is None:
         raise LatentAudioError("give a prompt (what to generate, in words) or --style REF")
     if not args.prompt.strip() and args.candidates > 1:
         raise LatentAudioError("--candidates ranks clips against the prompt: give one")
+    request = Request(operation="generate", prompt=args.prompt, seconds=args.seconds,
+                      seed=args.seed, steps=args.steps, cfg=args.cfg, negative=args.negative,
+                      bpm=args.bpm, key=args.key, lufs=args.lufs, decoder=args.decoder,
+                      watermark=not args.no_watermark, safety_filter=not args.no_safety_filter
+                      ).check(wordless=args.style is not None)
     references = {name: _reference(getattr(args, name)) for name in ("melody", "style")}
-    check_seconds(args.seconds)
     clap = _clap(args) if args.candidates > 1 else None
-    first = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    seeds = [first + i for i in range(args.count)]
+    seeds = [request.seed + i for i in range(args.count)]
     paths = _outputs(args, seeds)
     for path in paths:
         check_writable(path)
@@ -125,8 +123,8 @@ def _generate(args: argparse.Namespace) -> None:
     # sample, the kept clip is what '--seed KEPT --candidates 1' gives (up to float rounding
     # between batch sizes).
     tried = [seed + j * CANDIDATE_STRIDE for seed in seeds for j in range(args.candidates)]
-    result = pipe([args.prompt] * len(tried), seconds=args.seconds, bpm=args.bpm, key=args.key,
-                  negative_prompt=args.negative, num_inference_steps=args.steps,
+    result = pipe([args.prompt] * len(tried), seconds=args.seconds, bpm=args.bpm,
+                  key=request.key, negative_prompt=args.negative, num_inference_steps=args.steps,
                   guidance_scale=args.cfg, seeds=tried,
                   mastering=MasteringConfig(target_lufs=args.lufs,
                                             watermark=watermark_config(args)),
@@ -140,28 +138,24 @@ def _generate(args: argparse.Namespace) -> None:
         scores = [float(v) for v in values]
     identity = model_identity(folder)
     for path, index in zip(paths, kept, strict=True):
-        audio, spec, report = result.audios[index], result.specs[index], result.mastering[index]
-        seed = result.seeds[index]  # tried[index], unless a silent draw was made again
-        sidecar = {
-            "prompt": args.prompt, "caption": spec.caption, "seconds": spec.seconds,
-            "bpm": spec.bpm, "key": spec.key, "genre": spec.genre, "seed": seed,
-            "steps": args.steps, "cfg": args.cfg, "negative": args.negative,
-            "scheduler": args.scheduler, "decoder": pipe.codec.check_decoder(args.decoder),
-            "lufs_target": args.lufs,
-            "lufs_measured": round(report.loudness_after, 2),
-            "loudness_case": report.loudness_case,
-            "silent_redraws": result.silent_redraws[index],
-            "true_peak_dbtp": round(report.true_peak_dbtp, 2), "sample_rate": result.sample_rate,
-            "model": identity, "latentaudio_version": __version__}
+        spec, report = result.specs[index], result.mastering[index]
+        details = {"genre": spec.genre, "scheduler": args.scheduler, "lufs_target": args.lufs,
+                   "lufs_measured": round(report.loudness_after, 2),
+                   "loudness_case": report.loudness_case,
+                   "silent_redraws": result.silent_redraws[index],
+                   "true_peak_dbtp": round(report.true_peak_dbtp, 2)}
         for name in references:
             if getattr(args, name) is not None:
-                sidecar[name] = str(getattr(args, name))
+                details[name] = str(getattr(args, name))
         if clap is not None:
-            sidecar |= {"candidates": args.candidates, "clap_score": round(scores[index], 4)}
-        record = provenance(operation="generate", prompt=args.prompt, seed=seed,
-                            model=identity, watermark=report.watermark)
-        written = save_output(path, audio, args.format, sidecar, record)
-        print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
+            details |= {"candidates": args.candidates, "clap_score": round(scores[index], 4)}
+        # The seed used: tried[index], unless a silent draw was made again.
+        made = request.replace(seed=result.seeds[index])
+        written, _, _ = write_clip(path, result.audios[index], made, spec, details,
+                                   model=identity, decoder=pipe.codec.check_decoder(args.decoder),
+                                   sample_rate=result.sample_rate, watermark=report.watermark,
+                                   audio_format=args.format)
+        print(f"wrote {written} ({spec.seconds:g} s, seed {made.seed})")
 
 
 def _generate_ar(args: argparse.Namespace) -> None:

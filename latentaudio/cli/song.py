@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import secrets
 from pathlib import Path
 
 from latentaudio.cli.common import (
@@ -17,7 +16,6 @@ from latentaudio.cli.common import (
     guidance_scale,
     loudness_target,
     positive_float,
-    save_output,
     seed_value,
     watermark_config,
 )
@@ -74,35 +72,36 @@ def _lyrics(value: str | None) -> str | None:
 def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: float,
            operation: str) -> Path:
     """Generate with the token backend and write the file, sidecar and provenance."""
-    from latentaudio import __version__
-    from latentaudio.conditioning.prompt import canonical_key
     from latentaudio.generation import load_token_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
-    from latentaudio.provenance import provenance
+    from latentaudio.render import write_clip
+    from latentaudio.request import Request
 
-    key = canonical_key(args.key)
+    request = Request(operation="song", prompt=prompt, lyrics=lyrics, seconds=seconds,
+                      seed=args.seed, cfg=args.cfg, bpm=args.bpm, key=args.key, lufs=args.lufs,
+                      decoder=args.decoder, watermark=not args.no_watermark,
+                      safety_filter=not args.no_safety_filter).check()
     check_writable(args.out)
     pipe, folder = load_token_pipeline(args.checkpoint)
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    result = pipe(prompt, seconds=seconds, bpm=args.bpm, key=key, lyrics=lyrics,
-                  language=getattr(args, "language", "en-us"), seed=seed, guidance=args.cfg,
-                  temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+    result = pipe(prompt, seconds=seconds, bpm=args.bpm, key=request.key, lyrics=lyrics,
+                  language=getattr(args, "language", "en-us"), seed=request.seed,
+                  guidance=args.cfg, temperature=args.temperature, top_k=args.top_k,
+                  top_p=args.top_p,
                   mastering=MasteringConfig(target_lufs=args.lufs,
                                             watermark=watermark_config(args)),
                   safety_check=not args.no_safety_filter, progress=not args.quiet,
                   decoder=args.decoder)
     spec, report = result.specs[0], result.mastering[0]
-    identity = model_identity(folder)
-    record = provenance(operation=operation, prompt=prompt, seed=seed, model=identity,
-                        watermark=report.watermark)
-    written = save_output(args.out, result.audios[0], args.format, {
-        "operation": operation, "backend": "ar", "prompt": prompt, "caption": spec.caption,
-        "lyrics": lyrics, "seconds": spec.seconds, "bpm": spec.bpm, "key": spec.key,
-        "seed": seed, "cfg": args.cfg, "temperature": args.temperature, "top_k": args.top_k,
-        "top_p": args.top_p, "decoder": pipe.codec.check_decoder(args.decoder),
-        "lufs_target": args.lufs, "sample_rate": result.sample_rate,
-        "model": identity, "latentaudio_version": __version__}, record)
-    print(f"wrote {written} ({spec.seconds:g} s, seed {seed})")
+    details = {"backend": "ar", "lyrics": lyrics, "temperature": args.temperature,
+               "top_k": args.top_k, "top_p": args.top_p, "lufs_target": args.lufs,
+               "lufs_measured": round(report.loudness_after, 2),
+               "loudness_case": report.loudness_case}
+    written, _, _ = write_clip(args.out, result.audios[0], request.replace(operation=operation),
+                               spec, details, model=model_identity(folder),
+                               decoder=pipe.codec.check_decoder(args.decoder),
+                               sample_rate=result.sample_rate, watermark=report.watermark,
+                               audio_format=args.format)
+    print(f"wrote {written} ({spec.seconds:g} s, seed {request.seed})")
     return written
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from latentaudio.data.theory import Key
+from latentaudio.theory import Key
 
 KEY_CLASSES = 24  # 12 tonics x {major, minor}; index 24 = unknown
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from latentaudio.data.music import GENRES
-from latentaudio.data.theory import Key
+from latentaudio.theory import GENRE_MOODS, Key
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _DURATION = re.compile(
@@ -26,14 +25,14 @@ _TEMPO = re.compile(rf"\b(?:at\s+)?(?:a\s+tempo\s+of\s+)?{_NUMBER}\s*(?:bpm|beat
 _KEY = re.compile(r"\b(?:in\s+(?:the\s+key\s+of\s+)?)?([A-Ga-g])\s*([#♯b♭]?)\s*"
                   r"(major|minor|maj|min)\b")
 # Words people use for genres, mapped to our genre names.
-GENRE_WORDS = {genre.name: genre.name for genre in GENRES} | {
+GENRE_WORDS = {name: name for name in GENRE_MOODS} | {
     "lofi": "lo-fi hip hop", "lo-fi": "lo-fi hip hop", "chillhop": "lo-fi hip hop",
     "hip hop": "lo-fi hip hop", "house": "electronic", "edm": "electronic", "techno": "electronic",
     "synthwave": "electronic", "trailer": "cinematic", "epic": "cinematic", "symphonic":
     "orchestral", "classical": "orchestral", "8-bit": "chiptune", "video game": "chiptune",
     "acoustic": "folk", "swing": "jazz", "ballad": "piano ballad", "drone": "ambient",
 }
-MOOD_WORDS = sorted({mood for genre in GENRES for mood in genre.moods}
+MOOD_WORDS = sorted({mood for moods in GENRE_MOODS.values() for mood in moods}
                     | {"happy", "sad", "dark", "uplifting", "peaceful", "aggressive", "eerie",
                        "mysterious", "romantic", "intense", "soft", "loud", "upbeat"})
 
@@ -115,8 +114,8 @@ def canonical_key(text: str | None) -> str | None:
     """``"f#m"`` -> ``"F# minor"``; None stays None; anything else is a one-line error."""
     if text is None:
         return None
-    from latentaudio.data.theory import Key
     from latentaudio.errors import LatentAudioError
+    from latentaudio.theory import Key
 
     try:
         return Key.parse(text).name

@@ -5,7 +5,7 @@
   section 2.3): the full chroma would also carry the reference's timbre and harmony, the argmax
   keeps the tune. Quiet frames (50 dB below the loudest) carry no note.
 - **Style** ("sounds like this clip"): the reference's 512-d aisfx embedding, the frozen audio
-  tower of latentaudio-CLAP (:mod:`latentaudio.evaluation.aisfx`). Trained on the embedding of
+  tower of latentaudio-CLAP (:mod:`latentaudio.conditioning.aisfx`). Trained on the embedding of
   the target clip itself, as AudioLDM trains on CLAP audio embeddings (Liu et al. 2023).
 
 The same functions make the training features and the inference inputs, so the two cannot drift.
@@ -64,7 +64,7 @@ class StyleEmbedder:
     MAX_SECONDS = 30.0
 
     def __init__(self) -> None:
-        from latentaudio.evaluation.aisfx import AisfxEmbedder
+        from latentaudio.conditioning.aisfx import AisfxEmbedder
 
         self.embedder = AisfxEmbedder()
 

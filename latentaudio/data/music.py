@@ -18,7 +18,7 @@ from latentaudio.data.fluidsynth import (
     NoteEvent,
     render_notes,
 )
-from latentaudio.data.theory import INSTRUMENTS, Key, tempo_word
+from latentaudio.theory import GENRE_MOODS, INSTRUMENTS, Key, tempo_word
 
 CHORDS, BASS, LEAD, EXTRA = 0, 1, 2, 3  # MIDI channels by role
 
@@ -81,42 +81,42 @@ class Genre:
 
 GENRES: tuple[Genre, ...] = (
     Genre("ambient", (60, 90), (88, 89, 94, 95, 49), (), (11, 10, 8, 75), "", "pad", "pedal",
-          0.4, ("calm", "dreamy", "ethereal", "meditative"),
+          0.4, GENRE_MOODS["ambient"],
           ("ambient soundscape", "ambient piece", "atmospheric drone"), reverb=110),
     Genre("lo-fi hip hop", (70, 95), (4, 5, 0), (33, 32, 35), (11, 26, 73), "lofi", "block",
-          "roots", 0.5, ("chill", "mellow", "relaxed", "nostalgic"),
+          "roots", 0.5, GENRE_MOODS["lo-fi hip hop"],
           ("lo-fi hip hop beat", "lo-fi groove", "chillhop beat"), sevenths=True, swing=0.5,
           reverb=60),
     Genre("rock", (100, 160), (29, 30, 27), (33, 34), (29, 30), "rock", "stabs", "octaves",
-          0.5, ("energetic", "driving", "gritty", "powerful"),
+          0.5, GENRE_MOODS["rock"],
           ("rock groove", "rock track", "guitar-driven rock song")),
     Genre("orchestral", (66, 120), (48, 49, 61), (43, 42), (40, 73, 68, 60, 71), "",
-          "block", "roots", 0.5, ("majestic", "elegant", "sweeping", "lyrical"),
+          "block", "roots", 0.5, GENRE_MOODS["orchestral"],
           ("orchestral piece", "orchestral passage", "symphonic cue"), reverb=90),
     Genre("jazz", (90, 160), (0, 26, 4, 11), (32,), (65, 66, 56, 57), "jazz", "block",
-          "walking", 0.3, ("smooth", "swinging", "laid-back", "sophisticated"),
+          "walking", 0.3, GENRE_MOODS["jazz"],
           ("jazz combo tune", "swing jazz piece", "jazz trio groove"), sevenths=True,
           swing=0.66),
     Genre("electronic", (118, 140), (90, 81, 62, 100), (38, 39, 87), (80, 81), "electronic",
-          "offbeat", "octaves", 0.6, ("pulsing", "hypnotic", "bright", "euphoric"),
+          "offbeat", "octaves", 0.6, GENRE_MOODS["electronic"],
           ("electronic dance track", "house groove", "synth-driven club track")),
     Genre("folk", (80, 130), (25, 24, 105), (32,), (73, 110, 22, 21), "folk", "strum",
-          "roots", 0.35, ("warm", "rustic", "gentle", "heartfelt"),
+          "roots", 0.35, GENRE_MOODS["folk"],
           ("acoustic folk tune", "folk song", "campfire folk strum")),
     Genre("cinematic", (60, 100), (48, 49, 52, 89), (43, 42), (60, 61, 40), "", "pad",
-          "pedal", 0.7, ("epic", "tense", "dramatic", "brooding", "heroic"),
+          "pedal", 0.7, GENRE_MOODS["cinematic"],
           ("cinematic score", "film trailer cue", "epic soundtrack cue"), reverb=100),
     Genre("funk", (95, 120), (27, 28, 4, 16), (36, 33), (61, 56, 65), "funk", "stabs",
-          "octaves", 0.5, ("funky", "groovy", "tight", "bouncy"),
+          "octaves", 0.5, GENRE_MOODS["funk"],
           ("funk groove", "funk jam", "slap-bass funk track")),
     Genre("reggae", (70, 95), (16, 27, 0), (33,), (22, 56, 79), "reggae", "offbeat", "roots",
-          0.4, ("sunny", "laid-back", "easygoing", "island-flavoured"),
+          0.4, GENRE_MOODS["reggae"],
           ("reggae groove", "one-drop reggae riddim", "roots reggae tune")),
     Genre("chiptune", (120, 180), (80, 81), (38, 80), (80, 82), "chiptune", "arpeggio",
-          "octaves", 0.4, ("playful", "retro", "bouncy", "nostalgic"),
+          "octaves", 0.4, GENRE_MOODS["chiptune"],
           ("8-bit chiptune", "retro video game tune", "chiptune loop")),
     Genre("piano ballad", (60, 84), (0, 2), (), (0,), "", "arpeggio", "pedal", 0.5,
-          ("tender", "melancholic", "romantic", "reflective"),
+          GENRE_MOODS["piano ballad"],
           ("solo piano ballad", "piano piece", "gentle piano improvisation"), reverb=70),
 )
 GENRES_BY_NAME = {genre.name: genre for genre in GENRES}

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from latentaudio.data.fluidsynth import NoteEvent
-from latentaudio.data.theory import INSTRUMENTS, Key, tempo_word
 from latentaudio.errors import MissingDependencyError
+from latentaudio.theory import INSTRUMENTS, Key, tempo_word
 
 # Which corpus folders to use, how to describe them, and their tempo range in quarter notes/min.
 COLLECTIONS = {

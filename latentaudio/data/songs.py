@@ -31,8 +31,8 @@ import numpy as np
 
 from latentaudio.audio import SAMPLE_RATE
 from latentaudio.data import music
-from latentaudio.data.theory import Key
 from latentaudio.errors import MissingDependencyError
+from latentaudio.theory import Key
 
 # A small grammar of sung lines: every slot is filled from its word list.
 LINES = (

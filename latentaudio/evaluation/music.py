@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentaudio.data.theory import Key
+from latentaudio.theory import Key
 
 # Krumhansl & Kessler (1982) probe-tone profiles, C major and C minor.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])

@@ -71,7 +71,7 @@ class Scorer:
             if self.clap is not None:
                 self._aisfx = self.clap.audio_embedder
             else:
-                from latentaudio.evaluation.aisfx import AisfxEmbedder
+                from latentaudio.conditioning.aisfx import AisfxEmbedder
 
                 self._aisfx = AisfxEmbedder()
         return self._aisfx
@@ -95,13 +95,13 @@ class Scorer:
 
     def score(self, audio: np.ndarray, prompt: Prompt) -> tuple[dict, dict]:
         """``(metrics, embeddings)`` of one clip for one prompt."""
-        from latentaudio.data.theory import Key
         from latentaudio.evaluation.music import (
             estimate_key,
             estimate_tempo,
             key_score,
             tempo_accuracy,
         )
+        from latentaudio.theory import Key
 
         metrics = check(audio, SAMPLE_RATE, seconds=prompt.seconds,
                         target_lufs=self.target_lufs).as_dict()

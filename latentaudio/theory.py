@@ -97,3 +97,21 @@ INSTRUMENTS: dict[int, tuple[str, str]] = {
     110: ("fiddle", "ethnic"),
     116: ("taiko drum", "percussive"), 117: ("melodic tom", "percussive"),
 }
+
+
+# The genres the model knows, with the moods its captions pair them with: the words a prompt
+# is parsed for (conditioning.prompt) and what the corpus composes (data.music).
+GENRE_MOODS: dict[str, tuple[str, ...]] = {
+    "ambient": ("calm", "dreamy", "ethereal", "meditative"),
+    "lo-fi hip hop": ("chill", "mellow", "relaxed", "nostalgic"),
+    "rock": ("energetic", "driving", "gritty", "powerful"),
+    "orchestral": ("majestic", "elegant", "sweeping", "lyrical"),
+    "jazz": ("smooth", "swinging", "laid-back", "sophisticated"),
+    "electronic": ("pulsing", "hypnotic", "bright", "euphoric"),
+    "folk": ("warm", "rustic", "gentle", "heartfelt"),
+    "cinematic": ("epic", "tense", "dramatic", "brooding", "heroic"),
+    "funk": ("funky", "groovy", "tight", "bouncy"),
+    "reggae": ("sunny", "laid-back", "easygoing", "island-flavoured"),
+    "chiptune": ("playful", "retro", "bouncy", "nostalgic"),
+    "piano ballad": ("tender", "melancholic", "romantic", "reflective"),
+}
