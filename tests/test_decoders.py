@@ -72,10 +72,10 @@ def test_the_default_is_hybrid_which_needs_no_vocoder(noise_codec):
         codec.check_decoder("wavenet")
 
 
-def test_api_offers_exactly_the_codecs_decoders():
+def test_requests_offer_exactly_the_codecs_decoders():
     from typing import get_args
 
-    from latentaudio.app.api import Decoder
+    from latentaudio.request import Decoder
 
     assert get_args(Decoder) == DECODERS
 
