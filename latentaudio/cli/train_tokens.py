@@ -65,30 +65,3 @@ def assemble_ar_arguments(parser: argparse.ArgumentParser) -> None:
                         "default the folder refers to --codec's by a relative path, as the "
                         "shipped checkpoints do, so they are stored once")
 
-
-def assemble_ar(args: argparse.Namespace) -> None:
-    from latentaudio.codec import component_folder, load_component
-    from latentaudio.folders import refer_to_shared, write_loader
-    from latentaudio.generation import shared_components
-    from latentaudio.tokens import ResidualVQ
-    from latentaudio.tokens.fine import FineModel
-    from latentaudio.tokens.lm import CoarseLM
-    from latentaudio.tokens.pipeline import TokenPipeline
-
-    own_text = (args.codec / "text_encoder" / "config.json").is_file()
-    shared = {"codec": str(args.codec.resolve()),  # else MiniLM, from the installed package
-              "text": str(args.codec.resolve()) if own_text else "minilm"}
-    pipe = TokenPipeline(
-        tokens=load_component(ResidualVQ, component_folder(args.tokens)),
-        coarse=load_component(CoarseLM, component_folder(args.coarse)),
-        fine=load_component(FineModel, component_folder(args.fine)),
-        **shared_components(shared))
-    for component in (pipe.vae, pipe.vocoder, pipe.coarse, pipe.fine, pipe.text_encoder):
-        component.half()  # fp16 on disk; the codebooks stay fp32 (1 MB)
-    pipe.save_pretrained(args.to, safe_serialization=True)
-    if not args.copy:  # keep only the token model's own parts; the rest is read from --codec
-        refer_to_shared(args.to, shared)
-    write_loader(args.to, TokenPipeline)  # DiffusionPipeline.from_pretrained can load it
-    size = sum(p.stat().st_size for p in args.to.rglob("*") if p.is_file()) / 1e6
-    where = "" if args.copy else f" (codec and text encoder read from {args.codec})"
-    print(f"wrote the token generator to {args.to}: {size:.1f} MB{where}")
