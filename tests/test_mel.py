@@ -134,3 +134,14 @@ def test_refined_magnitudes_fit_the_mel_better_than_the_clipped_pseudo_inverse(m
     assert (refined >= 0).all() and misfit(refined) < 0.8 * misfit(plain)
     assert float(torch.linalg.norm(mel.mel_basis @ refined - target)) < float(
         torch.linalg.norm(mel.mel_basis @ plain - target))
+
+
+@pytest.mark.parametrize("config", [MelConfig(), MelConfig(n_fft=1024, hop_length=256, n_mels=80,
+                                                            f_min=30.0, f_max=16_000.0)])
+def test_the_filterbank_is_librosas(config):
+    librosa = pytest.importorskip("librosa")
+    from latentaudio.mel import mel_filterbank
+
+    expected = librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft,
+                                   n_mels=config.n_mels, fmin=config.f_min, fmax=config.f_max)
+    np.testing.assert_allclose(mel_filterbank(config), expected, rtol=0, atol=1e-7)
