@@ -101,6 +101,64 @@ def test_flow_loss_is_finite_and_masked(dit):
     loss.backward()
 
 
+def test_the_loss_counts_only_the_real_frames():
+    """With a frame-wise denoiser (it predicts zero), the masked loss is the mean squared
+    velocity over the real frames alone: padded frames may hold anything."""
+    def zero(x, t, c):
+        return torch.zeros_like(x)
+
+    x0 = torch.randn(2, 4, 8)
+    mask = torch.ones(2, 8, dtype=torch.bool)
+    mask[1, 4:] = False
+
+    def loss(values):
+        return flow_loss(zero, values, condition(), mask,
+                         generator=torch.Generator().manual_seed(0))
+
+    padded = x0.clone()
+    padded[1, :, 4:] = 1e3  # what the padding holds must not matter
+    assert torch.equal(loss(x0), loss(padded))
+    changed = x0.clone()
+    changed[1, :, :4] += 1.0  # the real frames do
+    assert not torch.equal(loss(x0), loss(changed))
+    # And the value is the mean over the 12 real frames x 4 channels exactly.
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+    error = (noise - x0).pow(2)
+    expected = (error[0].sum() + error[1, :, :4].sum()) / (12 * 4)
+    torch.testing.assert_close(loss(x0), expected)
+
+
+def test_every_conditioning_input_changes_the_prediction():
+    """Text, pooled text, timing, tempo, key, melody and style each reach the output (weights
+    drawn at random, so no zero-initialised path hides one)."""
+    model = LatentDiT(latent_channels=4, layers=1, heads=2, key_value_heads=1, head_dim=8,
+                      text_dim=16, cross_attention_dim=16, global_dim=16, time_dim=16,
+                      melody_bins=12, style_dim=8).eval()
+    torch.manual_seed(1)
+    for parameter in model.parameters():
+        parameter.data.normal_(0, 0.2)
+    x, t = torch.randn(1, 4, 8), torch.full((1,), 0.5)
+    base = condition(batch=1)
+    base.melody, base.style = torch.zeros(1, 12, 8), torch.zeros(1, 8)
+    base.melody[0, 3] = 1.0
+    with torch.no_grad():
+        reference = model(x, t, base)
+        changes = {
+            "text": dict(text_states=base.text_states + 1.0),
+            "pooled": dict(pooled=-base.pooled),
+            "melody": dict(melody=torch.roll(base.melody, 2, dims=1)),
+            "style": dict(style=torch.ones(1, 8)),
+        }
+        for name, change in changes.items():
+            other = Conditioning(**{**base.__dict__, **change})
+            assert not torch.allclose(model(x, t, other), reference, atol=1e-5), name
+        for name, value in (("seconds_total", torch.tensor([9.0])),
+                            ("bpm", torch.tensor([80.0])), ("key", torch.tensor([7]))):
+            globals_ = GlobalInputs(**{**base.globals.__dict__, name: value})
+            other = Conditioning(**{**base.__dict__, "globals": globals_})
+            assert not torch.allclose(model(x, t, other), reference, atol=1e-5), name
+
+
 def _ideal(s):
     def velocity(x, t, c):
         t = t[:, None, None]

@@ -53,6 +53,48 @@ def test_lyrics_follow_the_sections(pipe):
     assert out.audios.shape == (1, 2, 12 * 44_100)
 
 
+def test_the_lyrics_reach_the_coarse_model(pipe, monkeypatch):
+    """Each window's coarse model is given that window's section of the lyrics, encoded."""
+    from latentaudio.tokens import pipeline as token_pipeline
+    from latentaudio.tokens.lyrics import encode_lyrics
+
+    seen = []
+    generate = token_pipeline.generate
+
+    def spy(model, inputs, *args, **kwargs):
+        seen.append(inputs.lyrics.clone())
+        return generate(model, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(token_pipeline, "generate", spy)
+    lyrics = "[verse]\nhello there\n[chorus]\nsing it loud\n"
+    pipe("a pop song", seconds=12.0, lyrics=lyrics, seed=1, progress=False)
+    plan = plan_sections(lyrics, len(seen))
+    assert len(seen) == 2 and plan == ["[verse]\nhello there", "[chorus]\nsing it loud"]
+    for track, section in zip(seen, plan, strict=True):
+        assert torch.equal(track[0], encode_lyrics(section, "en-us"))
+    seen.clear()
+    pipe("a pop song", seconds=12.0, seed=1, progress=False)
+    assert all(track.numel() == 0 for track in seen)  # no lyrics: an empty track
+
+
+def test_the_coarse_model_reads_the_lyrics(pipe):
+    """The words change the coarse model's next-token logits: they are attended to."""
+    from latentaudio.conditioning.condition import encode_specs
+    from latentaudio.conditioning.prompt import resolve_prompt
+    from latentaudio.tokens.lm import LMInputs
+    from latentaudio.tokens.lyrics import encode_lyrics
+
+    spec = resolve_prompt("a pop song", seconds=4.0, default_seconds=None)
+    condition = encode_specs(pipe.tokenizer, pipe.text_encoder, [spec])
+    codes = torch.zeros(1, 0, dtype=torch.long)
+    with torch.no_grad():
+        logits = {text: pipe.coarse(codes, LMInputs(condition, encode_lyrics(text, "en-us")[None]))
+                  for text in ("[verse]\nhello there", "[verse]\ngoodbye now")}
+        silent = pipe.coarse(codes, LMInputs(condition, torch.zeros(1, 0, dtype=torch.long)))
+    first, second = logits.values()
+    assert not torch.allclose(first, second) and not torch.allclose(first, silent)
+
+
 def test_bad_requests(pipe):
     with pytest.raises(LatentAudioError, match="living artist"):
         pipe("a song in the style of Adele", seconds=2.0, progress=False)
