@@ -18,10 +18,10 @@ from tests.signals import sine
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """The tiny pipeline saved as a model folder."""
-    from tests.test_pipeline import pipe as build
+    from tests.fixtures import tiny_pipeline
 
     folder = tmp_path_factory.mktemp("batch") / "model"
-    build.__wrapped__().save_pretrained(folder)
+    tiny_pipeline().save_pretrained(folder)
     return folder
 
 

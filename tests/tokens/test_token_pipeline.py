@@ -10,7 +10,7 @@ from latentaudio.tokens import ResidualVQ
 from latentaudio.tokens.fine import FineModel
 from latentaudio.tokens.lm import CoarseLM
 from latentaudio.tokens.pipeline import TokenPipeline, plan_sections
-from tests.test_pipeline import tiny_text_encoder
+from tests.fixtures import tiny_text_encoder
 
 
 @pytest.fixture(scope="module")

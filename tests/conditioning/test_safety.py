@@ -9,7 +9,7 @@ import pytest
 from latentaudio.conditioning.safety import NAMES_FILE, SafetyFilter, parse_names, skeleton_words
 from latentaudio.errors import LatentAudioError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

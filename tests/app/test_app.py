@@ -14,7 +14,6 @@ from latentaudio.app import Settings, create_app
 from latentaudio.app.store import JobStore
 from latentaudio.audio import load_audio
 from tests.signals import sine
-from tests.test_pipeline import pipe  # noqa: F401  (the tiny pipeline fixture)
 
 MODEL = {"id": "tiny", "denoiser_sha256": "0" * 16}
 
@@ -49,7 +48,7 @@ def error_of(response, status):
 
 
 @pytest.fixture
-def client(pipe, tmp_path):  # noqa: F811
+def client(pipe, tmp_path):
     with client_for(pipe, tmp_path / "server") as client:
         yield client
 
@@ -79,7 +78,7 @@ def test_generate_poll_and_fetch(client, tmp_path):
     assert client.get("/v1/jobs").json()[0]["id"] == job["id"]
 
 
-def test_same_request_same_audio_as_the_library(client, pipe, tmp_path):  # noqa: F811
+def test_same_request_same_audio_as_the_library(client, pipe, tmp_path):
     job = client.post("/v1/generate", json={"prompt": "a dog", "seconds": 1.0, "steps": 2,
                                             "seed": 11}).json()
     wait(client, job["id"])
@@ -161,7 +160,7 @@ def test_validation_errors_are_one_line_4xx(client):
     assert client.get("/v1/jobs").json() == []
 
 
-def test_upload_size_limit(pipe, tmp_path):  # noqa: F811
+def test_upload_size_limit(pipe, tmp_path):
     with client_for(pipe, tmp_path / "s", max_upload_mb=0.05) as client:
         response = client.post("/v1/vary", data={"prompt": "x"}, files={
             "audio": ("in.wav", wav_bytes(2.0), "audio/wav")})
@@ -169,7 +168,7 @@ def test_upload_size_limit(pipe, tmp_path):  # noqa: F811
         assert list((tmp_path / "s" / "inputs").iterdir()) == []  # nothing half-kept
 
 
-def test_big_bodies_are_refused_before_they_are_read(pipe, tmp_path):  # noqa: F811
+def test_big_bodies_are_refused_before_they_are_read(pipe, tmp_path):
     with client_for(pipe, tmp_path / "s", max_upload_mb=0.05) as client:
         too_big = b"x" * 200_000
         declared = client.post("/v1/vary", content=too_big,
@@ -186,7 +185,7 @@ def test_big_bodies_are_refused_before_they_are_read(pipe, tmp_path):  # noqa: F
         assert list((tmp_path / "s" / "inputs").iterdir()) == []
 
 
-def test_long_compressed_uploads_are_refused_from_their_header(pipe, tmp_path,  # noqa: F811
+def test_long_compressed_uploads_are_refused_from_their_header(pipe, tmp_path,
                                                                monkeypatch):
     import soundfile as sf
 
@@ -210,7 +209,7 @@ def test_long_compressed_uploads_are_refused_from_their_header(pipe, tmp_path,  
         assert list((tmp_path / "s" / "inputs").iterdir()) == []
 
 
-def test_queue_full_is_429_with_retry_after_and_queued_jobs_cancel(pipe, tmp_path):  # noqa: F811
+def test_queue_full_is_429_with_retry_after_and_queued_jobs_cancel(pipe, tmp_path):
     # No workers: everything stays queued.
     with client_for(pipe, tmp_path / "s", workers=0, max_queue=2) as client:
         ids = [client.post("/v1/generate", json={"prompt": f"p{i}", "steps": 2}).json()["id"]
@@ -228,7 +227,7 @@ def test_queue_full_is_429_with_retry_after_and_queued_jobs_cancel(pipe, tmp_pat
         assert client.post("/v1/generate", json={"prompt": "room again"}).status_code == 202
 
 
-def test_a_burst_of_requests_never_overfills_the_queue(pipe, tmp_path):  # noqa: F811
+def test_a_burst_of_requests_never_overfills_the_queue(pipe, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     with client_for(pipe, tmp_path / "s", workers=0, max_queue=8) as client:
@@ -259,7 +258,7 @@ class GatedPipe:
         return self.pipe(*args, callback=held, **kwargs)
 
 
-def test_cancel_a_running_job(pipe, tmp_path):  # noqa: F811
+def test_cancel_a_running_job(pipe, tmp_path):
     gated = GatedPipe(pipe)
     with TestClient(create_app(Settings(tmp_path / "s"), lambda: (gated, MODEL))) as client:
         job = client.post("/v1/generate", json={"prompt": "x", "seconds": 1,
@@ -274,7 +273,7 @@ def test_cancel_a_running_job(pipe, tmp_path):  # noqa: F811
         assert not list((tmp_path / "s" / "outputs").glob(f"{job['id']}*"))
 
 
-def test_a_cancel_after_the_last_step_still_ends_cancelled(pipe, tmp_path,  # noqa: F811
+def test_a_cancel_after_the_last_step_still_ends_cancelled(pipe, tmp_path,
                                                          monkeypatch):
     import latentaudio.render
 
@@ -293,7 +292,7 @@ def test_a_cancel_after_the_last_step_still_ends_cancelled(pipe, tmp_path,  # no
         assert not list((tmp_path / "s" / "outputs").glob(f"{job['id']}*"))
 
 
-def test_api_key(pipe, tmp_path):  # noqa: F811
+def test_api_key(pipe, tmp_path):
     with client_for(pipe, tmp_path / "s", api_key="sesame", workers=0) as client:
         assert client.get("/v1/health").json()["api_key_required"] is True
         assert "API key" in error_of(client.post("/v1/generate", json={"prompt": "x"}), 401)
@@ -324,7 +323,7 @@ def test_a_model_that_does_not_load_is_503(tmp_path):
                                           503)
 
 
-def test_restart_keeps_finished_and_queued_jobs(pipe, tmp_path):  # noqa: F811
+def test_restart_keeps_finished_and_queued_jobs(pipe, tmp_path):
     data = tmp_path / "server"
     with client_for(pipe, data) as client:
         finished = client.post("/v1/generate", json={"prompt": "kept", "seconds": 1,
@@ -348,7 +347,7 @@ def test_restart_keeps_finished_and_queued_jobs(pipe, tmp_path):  # noqa: F811
         assert len(client.get("/v1/jobs").json()) == 4
 
 
-def test_orphans_are_cleared_at_start_and_a_deleted_output_is_410(pipe, tmp_path):  # noqa: F811
+def test_orphans_are_cleared_at_start_and_a_deleted_output_is_410(pipe, tmp_path):
     data = tmp_path / "server"
     with client_for(pipe, data) as client:
         job = client.post("/v1/generate", json={"prompt": "gone", "seconds": 1,

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from latentaudio.app import Settings, create_app
-from tests.test_pipeline import pipe  # noqa: F401  (the tiny pipeline fixture)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 # Without the networking flags Chromium keeps trying to reach Google on this closed network.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -22,7 +21,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 @pytest.fixture
-def server(pipe, tmp_path):  # noqa: F811
+def server(pipe, tmp_path):
     import uvicorn
 
     with socket.socket() as probe:

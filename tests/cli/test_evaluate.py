@@ -9,7 +9,7 @@ import pytest
 from latentaudio import cli
 from latentaudio.audio import save_audio
 from latentaudio.evaluation.report import read_prompts
-from tests.test_clap import make_clip, make_corpus
+from tests.evaluation.test_clap import make_clip, make_corpus
 
 
 @pytest.fixture(scope="module")

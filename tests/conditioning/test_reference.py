@@ -11,7 +11,6 @@ from latentaudio.denoisers.dit import LatentDiT
 from latentaudio.denoisers.unet import LatentUNet
 from latentaudio.errors import LatentAudioError
 from tests.signals import sine
-from tests.test_pipeline import pipe  # noqa: F401  (fixture)
 
 HOP = 2048  # the default VAE's samples per latent frame
 
@@ -164,7 +163,7 @@ def test_dataset_crops_frame_extras_with_the_features_and_keeps_clip_extras_whol
         assert item["style"].shape == (512,)
 
 
-def test_pipeline_follows_a_melody_and_a_wordless_style(pipe, monkeypatch):  # noqa: F811
+def test_pipeline_follows_a_melody_and_a_wordless_style(pipe, monkeypatch):
     from latentaudio.conditioning import reference
 
     model = LatentDiT(latent_channels=4, layers=1, heads=2, key_value_heads=1, head_dim=8,
