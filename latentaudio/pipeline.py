@@ -217,6 +217,8 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         num_waveforms_per_prompt: int = 1,
         generator: torch.Generator | list[torch.Generator] | None = None,
         latents: torch.Tensor | None = None,
+        initial_audio_waveforms: torch.Tensor | None = None,
+        initial_audio_sampling_rate: int | None = None,
         prompt_embeds: torch.Tensor | None = None,
         negative_prompt_embeds: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
@@ -237,6 +239,8 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         safety_check: bool = True,
         progress: bool = True,
         callback: Callable[[int, int], None] | None = None,
+        callback_steps: int = 1,
+        strength: float = 0.5,
         decoder: str | None = None,
         allow_silence: bool = False,
     ) -> GenerationOutput | tuple:
@@ -251,10 +255,16 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         noise, ``(B x num_waveforms_per_prompt, C, frames)``. ``generator``: one per output (or
         ``seeds``) keeps each output independent of the batch; a single one is used for all.
 
+        ``initial_audio_waveforms`` (``(B, channels, samples)`` or ``(B, samples)`` at
+        ``initial_audio_sampling_rate`` = 44 100, one per prompt; StableAudioPipeline's names):
+        start from that audio instead of noise alone, a variation of it. It is cropped or padded
+        to the duration and kept to the degree ``1 - strength`` (0: returned as it is, 1:
+        ignored; the flow is entered at time ``strength``, as SDEdit).
+
         ``callback_on_step_end(pipe, i, t, kwargs)`` runs after each denoising step with the
         tensors named in ``callback_on_step_end_tensor_inputs`` (``latents``) and returns them,
         changed or not; it may change ``pipe._guidance_scale``. ``callback(done, total)`` is the
-        simpler progress hook.
+        simpler progress hook, called every ``callback_steps`` steps and at the last.
 
         ``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``, for
         every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that name
@@ -339,11 +349,26 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
                 raise LatentAudioError(f"latents must have shape {shape} for this request, "
                                        f"got {tuple(latents.shape)}")
             latents = latents.to(device, self.denoiser.dtype)
+        initial = self._initial_audio(initial_audio_waveforms, initial_audio_sampling_rate,
+                                      len(prompts), samples, strength)
+        if initial is not None:
+            initial = initial[order]
+        if callback is not None and callback_steps != 1:
+            if not (isinstance(callback_steps, int) and callback_steps >= 1):
+                raise LatentAudioError(f"callback_steps must be a whole number of at least 1, "
+                                       f"got {callback_steps}")
+            progress_hook = callback
+
+            def callback(done: int, total: int) -> None:
+                if done % callback_steps == 0 or done == total:
+                    progress_hook(done, total)
 
         # 5-8. Denoise, decode, master.
         def draw(items: list[int], generators: list[torch.Generator], start=None):
             return self._draw(condition.select(items), negative.select(items), generators,
                               frames, samples, start, steps=num_inference_steps,
+                              initial=None if initial is None else initial[items],
+                              strength=strength,
                               scheduler=scheduler, decoder=decoder, mastering=mastering,
                               output_type=output_type, progress=progress, callback=callback,
                               step_end=callback_on_step_end, tensor_inputs=tensor_inputs)
@@ -385,6 +410,29 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
             return (audios,)
         return GenerationOutput(audios, self.sample_rate, specs, used, reports, redraws)
 
+    def _initial_audio(self, waveforms, sampling_rate, prompts: int, samples: int,
+                       strength: float) -> torch.Tensor | None:
+        """StableAudioPipeline's initial audio -> its latents, one row per prompt."""
+        if waveforms is None:
+            return None
+        if sampling_rate != self.sample_rate:
+            raise LatentAudioError(f"initial_audio_sampling_rate must be {self.sample_rate} "
+                                   f"(resample the audio first), got {sampling_rate}")
+        if not 0.0 <= strength <= 1.0:
+            raise LatentAudioError(f"strength must be between 0 and 1, got {strength:g}")
+        audio = torch.as_tensor(waveforms, dtype=torch.float32)
+        audio = audio[:, None] if audio.ndim == 2 else audio
+        if audio.ndim != 3 or audio.shape[0] != prompts or audio.shape[1] not in (1, 2):
+            raise LatentAudioError("initial_audio_waveforms must be (prompts, channels, samples) "
+                                   f"or (prompts, samples) with 1 or 2 channels, got "
+                                   f"{tuple(audio.shape)}")
+        if not torch.isfinite(audio).all():
+            raise LatentAudioError("initial_audio_waveforms holds NaN or infinite samples")
+        audio = audio.expand(-1, 2, -1) if audio.shape[1] == 1 else audio
+        fitted = audio.new_zeros(audio.shape[0], 2, samples)
+        fitted[..., : min(samples, audio.shape[-1])] = audio[..., :samples]
+        return self.codec.encode(fitted.to(self.vae.device))
+
     def _generators(self, generator, seeds, count: int) -> list[torch.Generator]:
         if seeds is not None:
             if len(seeds) != count:
@@ -401,7 +449,8 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
               generators: list[torch.Generator], frames: int, samples: int,
               start: torch.Tensor | None, *, steps: int, scheduler, decoder: str,
               mastering: MasteringConfig | None, output_type: str, progress: bool, callback,
-              step_end, tensor_inputs: list[str]) -> tuple[list[Any], list[MasteringReport]]:
+              step_end, tensor_inputs: list[str], initial: torch.Tensor | None = None,
+              strength: float = 1.0) -> tuple[list[Any], list[MasteringReport]]:
         """Steps 5-8 for the items of ``condition``: mastered ``(2, samples)`` clips (or the
         final latents, for ``output_type="latent"``)."""
         # 5. The initial noise for just the requested duration, drawn where the generators
@@ -422,10 +471,12 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
 
         self._num_timesteps = steps
         show = progress and not getattr(self, "_progress_bar_config", {}).get("disable")
+        entry = {} if initial is None else {"start": strength,
+                                             "start_latents": initial.to(device, dtype)}
         latents = sample(self.denoiser, start, condition, negative, steps=steps,
                          guidance=lambda: self._guidance_scale,
                          scheduler=scheduler or self.scheduler, progress=show,
-                         callback=callback, step_end=on_step)
+                         callback=callback, step_end=on_step, **entry)
         if output_type == "latent":
             return list(latents), []
 

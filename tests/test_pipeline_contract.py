@@ -205,3 +205,27 @@ def test_the_shipped_folder_loads_through_diffusers():
                    generator=generators(2), **FAST)[0]
     assert audio.shape == (2, 2, 44_100) and np.isfinite(audio).all()
     assert not np.allclose(audio[0], audio[1])
+
+
+def test_initial_audio_as_stable_audio_takes_it(pipe):
+    plain = pipe("rain", generator=generators(1), output_type="latent", **FAST).audios
+    audio = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 30_000)) * 0.1)
+    kwargs = dict(initial_audio_waveforms=audio, initial_audio_sampling_rate=44_100,
+                  generator=generators(1), output_type="latent", **FAST)
+    ignored = pipe("rain", strength=1.0, **kwargs).audios
+    torch.testing.assert_close(ignored, plain)  # strength 1 enters the flow at pure noise
+    kept = pipe("rain", strength=0.0, **kwargs).audios
+    padded = torch.zeros(1, 2, 44_100)
+    padded[..., :30_000] = audio.float()
+    torch.testing.assert_close(kept, pipe.codec.encode(padded))  # 0 returns the input's latents
+    varied = pipe("rain", strength=0.5, **kwargs).audios
+    assert not torch.allclose(varied, plain) and not torch.allclose(varied, kept)
+    with pytest.raises(LatentAudioError, match="must be 44100"):
+        pipe("rain", initial_audio_waveforms=audio, initial_audio_sampling_rate=16_000, **FAST)
+
+
+def test_callback_steps_thin_the_progress_hook(pipe):
+    calls = []
+    pipe("rain", num_inference_steps=5, audio_end_in_s=1.0, progress=False, callback_steps=2,
+         callback=lambda done, total: calls.append((done, total)))
+    assert calls == [(2, 5), (4, 5), (5, 5)]
