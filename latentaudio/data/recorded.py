@@ -25,6 +25,16 @@ class RecordedSource:
     root: Path | None  # where the files are; None when the package is not installed
     exclude: str = r"$^"  # regex on the path relative to root; matching files are skipped
     tiny: bool = False  # small enough to use in the tiny corpus (CI)
+    copyright_file: Path | None = None  # DEP-5 copyright: per-file licences (data.licenses)
+
+    def license_of(self, path: Path) -> tuple[str, str]:
+        """``(licence, copyright holders)`` of one of this source's files: by the package's
+        machine-readable copyright file where it has one, else the source's licence."""
+        if self.copyright_file is None:
+            return self.license, ""
+        from latentaudio.data.licenses import file_license
+
+        return file_license(self.copyright_file, path, self.license)
 
     def files(self) -> list[Path]:
         if self.root is None or not self.root.is_dir():
@@ -76,6 +86,37 @@ def sources() -> list[RecordedSource]:
             "hedgewars", "hedgewars-data", f"{apt} hedgewars-data", "GPL-2.0-only",
             "Hedgewars sounds, by the Hedgewars project (GPL-2), Debian package hedgewars-data",
             Path("/usr/share/games/hedgewars/Data/Sounds"), exclude=r"^voices/"),
+        # Corpus v2 (sound effects; their music tracks are not used yet).
+        RecordedSource(
+            "supertuxkart", "supertuxkart-data", f"{apt} supertuxkart-data", "GPL-3.0-or-later",
+            "SuperTuxKart sounds, by the SuperTuxKart team and the authors its copyright file "
+            "names (CC-BY-3.0 / CC-BY-SA / public domain per file), Debian package "
+            "supertuxkart-data", Path("/usr/share/games/supertuxkart/data"),
+            exclude=r"^music/|/music/|_theme|Theme|speech|intro2|Gowns_Bow|rabbit_hole|xr591",
+            copyright_file=Path("/usr/share/doc/supertuxkart-data/copyright")),
+        RecordedSource(
+            "warmux", "warmux-data", f"{apt} warmux-data", "GPL-2.0-or-later",
+            "WarMUX sounds, by the WarMUX contributors (GPL-2+), Debian package warmux-data",
+            Path("/usr/share/games/warmux/sound/default"),
+            exclude=r"_music$|_music\.|/theme\d|voices/(out|suicide)"),
+        RecordedSource(
+            "extremetuxracer", "extremetuxracer-data", f"{apt} extremetuxracer-data",
+            "GPL-2.0-or-later",
+            "Extreme Tux Racer sounds, by the Tux Racer and Extreme Tux Racer teams (GPL-2+ / CC0 "
+            "per file), Debian package extremetuxracer-data", Path("/usr/share/games/etr/sounds"),
+            copyright_file=Path("/usr/share/doc/extremetuxracer-data/copyright")),
+        RecordedSource(
+            "frozen-bubble", "frozen-bubble-data", f"{apt} frozen-bubble-data", "GPL-2.0-only",
+            "Frozen Bubble sounds, by the Frozen Bubble team (GPL-2), Debian package "
+            "frozen-bubble-data", Path("/usr/share/games/frozen-bubble/snd"), exclude=r"zik"),
+        RecordedSource(
+            "oxygen", "oxygen-sounds", f"{apt} oxygen-sounds", "LGPL-3.0-or-later",
+            "KDE Oxygen sound theme, by the KDE contributors (LGPL-3+), Debian package "
+            "oxygen-sounds", Path("/usr/share/sounds"), exclude=r"^(?!Oxygen-)|/"),
+        RecordedSource(
+            "chromium-bsu", "chromium-bsu-data", f"{apt} chromium-bsu-data", "Artistic-1.0",
+            "Chromium B.S.U. sounds, by Mark B. Allan (Clarified Artistic), Debian package "
+            "chromium-bsu-data", Path("/usr/share/games/chromium-bsu/wav"), exclude=r"^music"),
     ]
 
 
@@ -198,6 +239,75 @@ PHRASES = {  # whole cleaned names that read better rewritten
     "firepunch hit": "a flaming punch landing", "tardis": "a sci-fi time machine materialising",
     "switchhog": "a character switch blip", "suddendeath": "a sudden death alarm",
 }
+# Corpus v2 sources (supertuxkart, warmux, extremetuxracer, frozen-bubble, chromium-bsu).
+PHRASES |= {
+    "skid": "tyres skidding", "steam locomotive": "a steam locomotive chugging",
+    "wilhelm scream": "a man screaming", "airplane jet engine": "a jet engine roaring",
+    "anvil": "an anvil clanging", "appear": "a magical appearance shimmer",
+    "ball bounce": "a ball bouncing", "boing": "a cartoon spring boing",
+    "bowling roll": "a bowling ball rolling", "bowling shoot": "a bowling ball thrown",
+    "break": "brakes squealing", "bubblegum explode": "a bubblegum bubble popping",
+    "bzzt": "an electric buzz", "car accel": "a car engine accelerating",
+    "car revup": "a car engine revving", "clock": "a clock ticking", "crash": "a car crash",
+    "dark": "a dark ominous drone", "engine large": "a large engine running",
+    "engine small": "a small engine running", "exotic birds": "exotic birds calling in a jungle",
+    "fireworks show": "fireworks exploding", "forcefield": "a force field humming",
+    "gnu flute": "a flute melody", "goal scored": "a crowd cheering a goal",
+    "goo": "goo squelching", "inflate": "a balloon inflating", "jump": "a cartoon jump",
+    "lenautile restaurant": "a busy restaurant ambience", "locked": "a locked door rattling",
+    "machine sound": "machinery running", "metal clang": "a metal clang",
+    "nitro": "a nitro boost whoosh", "plopp": "a cartoon plop", "plunger": "a plunger pop",
+    "rain": "rain falling", "river loop": "a river flowing",
+    "sara airport pa": "an airport announcement chime", "shoot": "a cartoon cannon shot",
+    "spaceship": "a spaceship humming", "spaceship engine": "a spaceship engine roaring",
+    "spaceship engine short": "a spaceship engine roaring",
+    "static radio": "radio static crackling", "strike": "bowling pins struck",
+    "swatter": "a fly swatter slap", "thunder": "thunder rumbling",
+    "tractor beam": "a sci-fi tractor beam humming", "ugh": "a man grunting",
+    "waterfall loop": "a waterfall rushing", "wee": "a cartoon voice shouting wee",
+    "wooden bridge": "driving over a wooden bridge", "swap": "a magical swap whoosh",
+    "grab collectable": "a pickup chime", "horn": "a car horn honking",
+    "box falling": "a wooden crate falling", "box hitting ground": "a wooden crate hitting the "
+    "ground", "box picking up": "a crate being picked up", "sink": "something sinking in water",
+    "step": "a footstep", "victory": "a victory fanfare", "aircraft bomb falling":
+    "a bomb whistling as it falls", "aircraft flying": "a propeller aircraft flying over",
+    "anvil collision": "an anvil crashing down", "anvil fall": "an anvil whistling as it falls",
+    "auto rocket flying": "a rocket flying", "rocket flying": "a rocket flying",
+    "riot flying": "a rocket flying", "baseball": "a baseball bat hit",
+    "cluzooka hit": "a rocket exploding", "cluzooka shot": "a rocket launcher firing",
+    "construct": "building hammering and sawing", "dynamite exp": "a dynamite explosion",
+    "dynamite fuze": "a dynamite fuse burning", "embers": "embers crackling",
+    "flame": "a flame roaring", "footbomb bounce": "a ball bouncing",
+    "gnu bounce": "a bouncing thud", "grapple attaching": "a grappling hook attaching",
+    "grapple cable": "a cable reeling", "grapple detaching": "a grappling hook detaching",
+    "grenade bounce": "a grenade bouncing on the ground", "load": "a gun being loaded",
+    "m": "an assault rifle firing", "m16 cartridge": "bullet casings falling",
+    "mine beep": "a mine beeping", "polecat": "a skunk scurrying",
+    "ricoche": "a bullet ricochet", "riot bomb exp": "a bomb exploding",
+    "slap": "a slap", "supertux flying": "a penguin flapping its wings",
+    "supertux swimming": "a penguin swimming", "syringe": "a syringe squirting",
+    "teleport land": "a teleport landing", "teleport start": "a teleport starting",
+    "airhammer selected": "a pneumatic hammer starting", "airhammer used":
+    "a pneumatic hammer drilling", "shotgun": "a shotgun blast", "backjump": "a cartoon jump",
+    "superjump": "a cartoon super jump", "tree hit": "crashing into a tree",
+    "pickup": "a pickup chime", "applause": "an audience applauding",
+    "destroy group": "bubbles popping", "hurry": "a hurry-up alarm", "launch": "a bubble "
+    "launched", "lose": "a losing jingle", "rebound": "a bubble rebounding", "snore":
+    "someone snoring", "stick": "a bubble sticking", "typewriter": "a typewriter typing",
+    "chatted": "a chat message blip", "malus": "a penalty buzz", "menu change": "a menu tick",
+    "menu selected": "a menu selection click", "newroot": "a row of bubbles dropping",
+    "newroot solo": "a row of bubbles dropping", "noh": "a disappointed groan",
+    "pause": "a pause chime", "boom": "a boom", "explo big": "a big explosion",
+    "explo pop": "a small explosion pop", "explo std": "an explosion",
+    "life add": "an extra life jingle", "life lose": "a life lost jingle",
+    "power": "a power-up chime",
+}
+_WARMUX_VOICES = {"death": "a cartoon character dying", "injured": "a cartoon character crying "
+                  "out in pain", "fire": "a cartoon character shouting an order",
+                  "friendly fire": "a cartoon character complaining", "happy": "a cartoon "
+                  "character cheering", "jump": "a cartoon character jumping with a grunt",
+                  "superjump": "a cartoon character leaping with a shout",
+                  "backjump": "a cartoon character jumping back with a grunt"}
 _MINETEST_PREFIX = re.compile(r"^(default|doors|env sounds|fire|tnt|xpanes|carts|player)\s+")
 
 
@@ -215,6 +325,15 @@ def caption_from_name(path: Path, source: str) -> str:
         words = _MINETEST_PREFIX.sub("", words)
     if source == "freedesktop":
         words = words.replace("dialog ", "").replace("message new instant", "message")
+    if source == "warmux" and path.parent.name == "voices":
+        key = re.sub(r" (high|medium|light)$", "", words)
+        return _WARMUX_VOICES.get(key, "a cartoon character's voice")
+    if source == "oxygen":
+        words = re.sub(r"^oxygen (sys |im |k3b |window )?", "", words)
+        return f"a desktop {words} notification sound"
+    match = re.fullmatch(r"(grass|ice|leaves|mud|rock|snow) slide", words)
+    if match:
+        return f"sliding fast over {match.group(1)}"
     if words in PHRASES:
         return PHRASES[words]
     if words in ANIMAL_CALLS:
@@ -294,37 +413,68 @@ def caption_for(path: Path, source: str) -> tuple[str, str]:
     return caption, sound_class(caption)
 
 
-# Sound classes for summaries and zero-shot evaluation, by the first keyword found in a caption.
+# Sound classes for summaries and zero-shot evaluation, by the first keyword found in a caption
+# (order matters: "rain falling on a tin roof" is rain, not an impact). The names follow the
+# procedural families where they overlap (rain, wind, thunder, engine, ...), so a class gathers
+# recorded and synthesised clips alike.
+DOG_WORDS = ("dog", "puppy", "wolf", "howl")
+HORSE_WORDS = ("horse", "neigh", "cantering", "gallop", "donkey")
+BIRD_WORDS = ("bird", "rooster", "owl", "crow", "duck", "goose", "seagull", "parrot", "lark",
+              "cuckoo", "hen ", "chicken", "turkey", "penguin", "vulture", "heron", "quetzal",
+              "toucan", "rhea")
+INSECT_WORDS = ("bee ", "bees", "buzzing", "cricket", "grasshopper", "mosquito", "fly buzz",
+                "insect")
 CLASS_KEYWORDS = (
+    ("rain", ("rain",)), ("thunder", ("thunder", "lightning")),
+    ("wind", ("wind ", "wind,", " gust", "breeze")),
     ("footsteps", ("footstep",)), ("door", (" door", " gate", "chest")),
-    ("explosion", ("explosion", "dynamite", "blast", "mine exploding")),
-    ("fire", ("fire", "flame", "lava", "furnace", "fuse", "torch", "spark", "smoke")),
-    ("water", ("water", "splash", "droplet", "bubbl", "steam")),
-    ("animal", (*(f" {name}" for name in ANIMAL_CALLS),
-        " bird", " rhea", " quetzal", " toucan", " grasshopper", " iguana", " chimpanzee",
-        " gorilla", " orca", " badger", " bison", " goat", " ram", " dromedary", " caribou",
-        " doe", " fox", " zebra", " ferret", " giraffe", " hippopotamus", " beaver", " rabbit",
-        " squirrel", " koala", " wombat", " crickets", " snake", " boar", " bat ")),
-    ("gunshot", ("gun", "shot", "musket", "shotgun", "rifle", "fire lance", "mortar")),
+    ("explosion", ("explosion", "explod", "dynamite", "blast", "bomb", "boom")),
+    ("fire", ("fire", "flame", "lava", "furnace", "fuse", "torch", "spark", "smoke", "ember")),
+    ("water", ("water", "splash", "droplet", "bubbl", "steam", "river", "sink", "swimming")),
+    ("dog", DOG_WORDS), ("horse", HORSE_WORDS), ("bird", BIRD_WORDS), ("insect", INSECT_WORDS),
+    ("animal", (" rhea", " iguana", " chimpanzee", " gorilla", " orca", " badger", " bison",
+                " goat", " ram", " dromedary", " caribou", " doe", " fox", " zebra", " ferret",
+                " giraffe", " hippopotamus", " beaver", " rabbit", " squirrel", " koala",
+                " wombat", " snake", " boar", " bat ", "skunk")),
+    ("gunshot", ("gun", "shot", "musket", "shotgun", "rifle", "fire lance", "mortar",
+                 "ricochet", "cannon", "casings", "rocket launcher")),
     ("weapon", ("sword", "axe", "mace", "club", "dagger", "spear", "staff", "flail", "knife",
-                "arrow", "sling", "punch", "claw", "bite", "whip", "hammer", "pincers")),
+                "arrow", "sling", "punch", "claw", "bite", "whip", "pincers")),
+    ("engine", ("engine", "revving", "accelerat", "jet ", "jetpack", "nitro")),
+    ("vehicle", ("plane", "aircraft", "cart", "ship", "ufo", "locomotive", "train", "car ",
+                 "tyres", "brakes", "rocket", "driving")),
+    ("crowd", ("crowd", "applaud", "cheer", "audience", "restaurant", "chant")),
+    ("bell", ("bell", "chime", "alarm", "siren", "horn", "buzzer", "ringing", "clock")),
+    ("machinery", ("machine", "drill", "hammer", "pneumatic", "typewriter", "saw",
+                   "force field", "tractor beam", "hum")),
+    ("metal", ("metal", "anvil", "clang", "steel")), ("glass", ("glass", "shatter")),
+    ("wood", ("wood", "crate", "tree")),
+    ("ambience", ("ambience", "forest", "cave", "city", "jungle", "night", "morning",
+                  "drone")),
     ("magic", ("spell", "magic", "heal", "portal", "teleport")),
-    ("voice", ("grunt", "dying", "laugh", "shriek", "growl", "cackl", "groan", "wail", "chant",
-               "voice", "kiss")),
-    ("ui", ("notification", "click", "chime", "blip", "beep", "buzzer", "alert", "tick",
-            "phone", "desktop", "interface")),
-    ("alarm", ("alarm", "siren", "horn")),
-    ("music", ("note", "fanfare", "drum", "bell", "cymbal", "guitar", "violin", "piano")),
+    ("voice", ("grunt", "dying", "laugh", "shriek", "growl", "cackl", "groan", "wail",
+               "voice", "kiss", "scream", "snoring", "character", "shout")),
+    ("ui", ("notification", "click", "blip", "beep", "alert", "tick", "phone", "desktop",
+            "interface", "menu", "jingle", "pickup")),
+    ("music", ("note", "fanfare", "drum", "cymbal", "guitar", "violin", "piano", "flute",
+               "melody")),
     ("digging", ("digging", "placing", "block")),
-    ("impact", ("impact", "bump", "crack", "shatter", "snap", "collaps", "rumble")),
-    ("vehicle", ("plane", "cart", "ship", "jetpack", "ufo", "engine", "drill")),
-    ("whoosh", ("whoosh", "swing", "thrown", "throw", "rope", "parachute")),
+    ("impact", ("impact", "bump", "crack", "snap", "collaps", "rumble", "thud", "bounc",
+                "slap", "hit", "struck", "crash", "falling", "pop", "plop")),
+    ("whoosh", ("whoosh", "swing", "thrown", "throw", "rope", "parachute", "sliding",
+                "skidding", "flapping", "jump", "leap", "boing")),
 )
 
 
+_ANIMAL_WORDS = re.compile(r"\b(?:" + "|".join(sorted(ANIMAL_CALLS, key=len, reverse=True))
+                           + r")(?:s|es)?\b")  # whole words: "fly" is not "flying"
+
+
 def sound_class(caption: str) -> str:
-    text = f" {caption.lower()}"
+    text = f" {caption.lower()} "
     for name, keywords in CLASS_KEYWORDS:
         if any(keyword in text for keyword in keywords):
+            return name
+        if name == "animal" and _ANIMAL_WORDS.search(text):  # the other ANIMAL_CALLS names
             return name
     return "misc"

@@ -67,6 +67,13 @@ def test_procedural_families_are_at_least_12_and_well_formed():
     ("crossbow-miss.ogg", "wesnoth", "a crossbow shot missing its target"),
     ("shotgunfire.ogg", "hedgewars", "a shotgun blast"),
     ("dog.mp3", "ovos-animals", "a dog barking"),
+    ("rain.ogg", "supertuxkart", "rain falling"),
+    ("waterfall_loop_2.ogg", "supertuxkart", "a waterfall rushing"),
+    ("voices/injured_high2.ogg", "warmux", "a cartoon character crying out in pain"),
+    ("explosion7.ogg", "warmux", "an explosion"),
+    ("snow_slide.wav", "extremetuxracer", "sliding fast over snow"),
+    ("Oxygen-Sys-Trash-Emptied.ogg", "oxygen", "a desktop trash emptied notification sound"),
+    ("exploBig.wav", "chromium-bsu", "a big explosion"),
 ])
 def test_recorded_captions_read_naturally(name, source, caption):
     assert caption_for(Path("/nowhere") / name, source)[0] == caption
@@ -74,5 +81,49 @@ def test_recorded_captions_read_naturally(name, source, caption):
 
 def test_sound_classes():
     assert sound_class("footsteps on gravel") == "footsteps"
-    assert sound_class("a dog barking") == "animal"
+    assert sound_class("a dog barking") == "dog"
     assert sound_class("a man grunting in pain") == "voice"
+    cases = {"rain falling on a tin roof": "rain", "thunder rumbling": "thunder",
+             "a strong wind blowing through trees": "wind", "a horse neighing": "horse",
+             "an owl hooting": "bird", "a cricket chirping": "insect", "a cat meowing": "animal",
+             "a rocket flying": "vehicle", "a large engine running": "engine",
+             "an audience applauding": "crowd", "a bell ringing": "bell",
+             "a pneumatic hammer drilling": "machinery", "a metal clang": "metal",
+             "glass shattering": "glass", "a busy restaurant ambience": "crowd"}
+    assert {caption: sound_class(caption) for caption in cases} == cases
+    # Whole words: "flying" is no fly, "scattering" no cat.
+    assert sound_class("a bird flying over") == "bird"
+    assert sound_class("leaves scattering") != "animal"
+
+
+def test_per_file_licences_from_a_dep5_copyright_file(tmp_path):
+    from latentaudio.data.licenses import file_license
+
+    copyright_file = tmp_path / "copyright"
+    copyright_file.write_text(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+        "Files: *\nCopyright: 2020 The Team\nLicense: GPL-3+\n\n"
+        "Files: data/sfx/rain.ogg\n data/sfx/thunder.ogg\nCopyright: 2011 Mike\n"
+        "License: CC-BY-3.0\n Some text.\n\n"
+        "Files: data/sfx/wilhelm*\nCopyright: N/A\nLicense: public-domain\n")
+    installed = "/usr/share/games/game/data/sfx"
+    assert file_license(copyright_file, f"{installed}/rain.ogg", "x") == ("CC-BY-3.0",
+                                                                           "2011 Mike")
+    assert file_license(copyright_file, f"{installed}/thunder.ogg", "x")[0] == "CC-BY-3.0"
+    assert file_license(copyright_file, f"{installed}/wilhelm_2.ogg", "x")[0] == "public-domain"
+    assert file_license(copyright_file, f"{installed}/skid.ogg", "x")[0] == "GPL-3+"
+    assert file_license(tmp_path / "none", f"{installed}/skid.ogg", "x") == ("x", "")
+
+
+def test_no_reserved_package_is_a_source():
+    """DESIGN.md reserves these 26 for independent evaluation: never trained on."""
+    from latentaudio.data.recorded import sources
+
+    reserved = {"7kaa-data", "btanks-data", "endless-sky-data", "flare-game", "freecol",
+                "freedink-data", "freedroidrpg-data", "freeorion-data", "granatier",
+                "lincity-ng-data", "lmms-common", "megaglest-data", "opencity-data",
+                "openclonk-data", "powermanga-data", "redeclipse-data", "scorched3d-data",
+                "sonic-pi-samples", "stormbaancoureur-data", "supercollider-common",
+                "supertux-data", "torcs-data", "unknown-horizons", "warzone2100-music",
+                "wesnoth-1.16-music", "widelands-data"}
+    assert not {source.package for source in sources()} & reserved
