@@ -431,7 +431,7 @@ CLASS_KEYWORDS = (
     ("explosion", ("explosion", "explod", "dynamite", "blast", "bomb", "boom")),
     ("fire", ("fire", "flame", "lava", "furnace", "fuse", "torch", "spark", "smoke", "ember")),
     ("water", ("water", "splash", "droplet", "bubbl", "steam", "river", "sink", "swimming")),
-    ("dog", DOG_WORDS), ("horse", HORSE_WORDS), ("bird", BIRD_WORDS), ("insect", INSECT_WORDS),
+    ("dog", DOG_WORDS), ("horse", HORSE_WORDS), ("birds", BIRD_WORDS), ("insect", INSECT_WORDS),
     ("animal", (" rhea", " iguana", " chimpanzee", " gorilla", " orca", " badger", " bison",
                 " goat", " ram", " dromedary", " caribou", " doe", " fox", " zebra", " ferret",
                 " giraffe", " hippopotamus", " beaver", " rabbit", " squirrel", " koala",
