@@ -158,23 +158,54 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
         return []  # counted as skipped by the caller
     if audio.shape[1] < 0.05 * SAMPLE_RATE or float(np.abs(audio).max()) < 1e-4:
         return []
-    caption, category = recorded.caption_for(path, source)
+    music = job.params.get("kind") == "music"
+    caption, category = ((job.params["describe"], "soundtrack") if music
+                         else recorded.caption_for(path, source))
     segment = int(size.segment_seconds * SAMPLE_RATE)
     starts = [0] if audio.shape[1] <= 1.5 * segment else list(
         range(0, audio.shape[1] - SAMPLE_RATE, segment))
     clips = []
     for number, start in enumerate(starts):
         piece = audio[:, start: start + segment] if len(starts) > 1 else audio
+        if float(np.abs(piece).max()) < 1e-3:
+            continue  # a silent stretch of a long recording
         clip_id = f"{source}-{job.index:04d}" + (f"-{number}" if len(starts) > 1 else "")
+        extra = {"original": str(path), "offset_seconds": round(start / SAMPLE_RATE, 3)}
+        if job.params.get("copyright"):
+            extra["copyright"] = job.params["copyright"]
+        labels, text = {}, caption
+        if music:
+            labels, estimates = _music_labels(piece)
+            extra |= estimates
+            text = ", ".join([caption] + ([f"{labels['bpm']:g} bpm"] if "bpm" in labels else [])
+                             + ([labels["key"]] if "key" in labels else []))
         written = save_audio(out / "audio" / source / f"{clip_id}.flac", _normalise(piece))
-        clips.append(Clip(clip_id, str(written.relative_to(out)), caption,
+        clips.append(Clip(clip_id, str(written.relative_to(out)), text,
                           [category, source, "recorded"], source, job.params["license"],
-                          round(piece.shape[1] / SAMPLE_RATE, 3), "train", kind="sfx",
-                          category=category, group=job.group,
-                          extra={"original": str(path)}
-                          | ({"copyright": job.params["copyright"]}
-                             if job.params.get("copyright") else {})))
+                          round(piece.shape[1] / SAMPLE_RATE, 3), "train",
+                          kind="music" if music else "sfx", category=category, group=job.group,
+                          extra=extra, **labels))
     return clips
+
+
+KEY_MARGIN = 0.1  # key_with_confidence margin from which a crop's key is a label
+
+
+def _music_labels(piece: np.ndarray) -> tuple[dict, dict]:
+    """A real recording's crop: its tempo and key as labels where the estimate is confident,
+    and every estimate with its confidence in ``extra``, for training to filter on."""
+    from latentaudio.evaluation.music import key_with_confidence, tempo_with_confidence
+
+    bpm, tempo_sure = tempo_with_confidence(piece, SAMPLE_RATE)
+    key, margin = key_with_confidence(piece, SAMPLE_RATE)
+    labels = {}
+    if tempo_sure and 40 <= bpm <= 220:
+        labels["bpm"] = float(round(bpm))
+    if margin >= KEY_MARGIN:
+        labels["key"] = key.name
+    estimates = {"bpm_estimate": round(bpm, 2), "bpm_confident": tempo_sure,
+                 "key_estimate": key.name, "key_margin": round(margin, 3)}
+    return labels, estimates
 
 
 RUNNERS: dict[str, Callable[[Job, Path, int, CorpusSize], list[Clip]]] = {
@@ -237,7 +268,7 @@ def plan(size: CorpusSize, seed: int, allow_missing: bool = False) -> list[Job]:
                 : size.recorded_per_source])
         jobs += [Job(source.name, i, f"{source.name}/{path.relative_to(source.root)}",
                      dict(zip(("license", "copyright"), source.license_of(path), strict=True),
-                          path=str(path)))
+                          path=str(path), kind=source.kind, describe=source.describe))
                  for i, path in enumerate(files)]
     return jobs
 

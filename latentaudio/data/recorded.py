@@ -31,6 +31,8 @@ class RecordedSource:
     tiny: bool = False  # small enough to use in the tiny corpus (CI)
     copyright_file: Path | None = None  # DEP-5 copyright: per-file licences (data.licenses)
     archive: str | None = None  # a .zip/.pk3 under root holding the sounds (members are files)
+    kind: str = "sfx"  # "music": cut into crops whose tempo and key are estimated
+    describe: str = ""  # music: what the tracks are, the start of every crop's caption
 
     def license_of(self, path: Path) -> tuple[str, str]:
         """``(licence, copyright holders)`` of one of this source's files: by the package's
@@ -159,6 +161,50 @@ def sources() -> list[RecordedSource]:
             "0 A.D. sounds, by Wildfire Games and the 0 A.D. contributors (CC BY-SA 3.0), "
             "Debian package 0ad-data", Path("/usr/share/games/0ad/mods/public"),
             archive="public.zip", exclude=r"^(?!audio/)|^audio/music/|voice/global/"),
+        # Corpus v2 music: game soundtracks, cut into crops with estimated tempo and key.
+        RecordedSource(
+            "0ad-music", "0ad-data", f"{apt} 0ad-data", "CC-BY-SA-3.0",
+            "0 A.D. soundtrack, by Omri Lahav and the 0 A.D. contributors (CC BY-SA 3.0), "
+            "Debian package 0ad-data", Path("/usr/share/games/0ad/mods/public"),
+            archive="public.zip", exclude=r"^(?!audio/music/)", kind="music",
+            describe="an orchestral soundtrack piece with instruments of the ancient world"),
+        RecordedSource(
+            "hedgewars-music", "hedgewars-data", f"{apt} hedgewars-data", "GPL-2.0-only",
+            "Hedgewars soundtrack, by the Hedgewars project (GPL-2 / CC BY-SA per file), Debian "
+            "package hedgewars-data", Path("/usr/share/games/hedgewars/Data/Music"),
+            kind="music", describe="a playful cartoon game soundtrack",
+            copyright_file=Path("/usr/share/doc/hedgewars-data/copyright")),
+        RecordedSource(
+            "supertuxkart-music", "supertuxkart-data", f"{apt} supertuxkart-data",
+            "GPL-3.0-or-later",
+            "SuperTuxKart soundtrack, by the composers its copyright file names (CC BY / CC "
+            "BY-SA per file), Debian package supertuxkart-data",
+            Path("/usr/share/games/supertuxkart/data/music"), kind="music",
+            describe="an upbeat racing game soundtrack",
+            copyright_file=Path("/usr/share/doc/supertuxkart-data/copyright")),
+        RecordedSource(
+            "xmoto-music", "xmoto-data", f"{apt} xmoto-data", "GPL-2.0-or-later",
+            "X-Moto soundtrack, by the X-Moto contributors (GPL-2+ per its copyright file), "
+            "Debian package xmoto-data", Path("/usr/share/games/xmoto/Textures/Musics"),
+            kind="music", describe="an energetic electronic game soundtrack",
+            copyright_file=Path("/usr/share/doc/xmoto-data/copyright")),
+        RecordedSource(
+            "extremetuxracer-music", "extremetuxracer-data", f"{apt} extremetuxracer-data",
+            "GPL-2.0-or-later",
+            "Extreme Tux Racer soundtrack, by the Extreme Tux Racer team (per its copyright "
+            "file), Debian package extremetuxracer-data", Path("/usr/share/games/etr/music"),
+            kind="music", describe="a cheerful winter sports game soundtrack",
+            copyright_file=Path("/usr/share/doc/extremetuxracer-data/copyright")),
+        RecordedSource(
+            "frozen-bubble-music", "frozen-bubble-data", f"{apt} frozen-bubble-data",
+            "GPL-2.0-only", "Frozen Bubble music, by the Frozen Bubble team (GPL-2), Debian "
+            "package frozen-bubble-data", Path("/usr/share/games/frozen-bubble/snd"),
+            exclude=r"^(?!.*zik)", kind="music", describe="a bouncy arcade puzzle game tune"),
+        RecordedSource(
+            "warmux-music", "warmux-data", f"{apt} warmux-data", "GPL-2.0-or-later",
+            "WarMUX soundtrack, by the WarMUX contributors (GPL-2+), Debian package warmux-data",
+            Path("/usr/share/games/warmux/music"), kind="music",
+            describe="a playful cartoon battle game soundtrack"),
         RecordedSource(
             "chromium-bsu", "chromium-bsu-data", f"{apt} chromium-bsu-data", "Artistic-1.0",
             "Chromium B.S.U. sounds, by Mark B. Allan (Clarified Artistic), Debian package "

@@ -127,3 +127,32 @@ def chroma_similarity(audio: np.ndarray, reference: np.ndarray, sample_rate: int
     dot = (ours * theirs).sum(axis=0)
     norms = np.linalg.norm(ours, axis=0) * np.linalg.norm(theirs, axis=0)
     return float(np.mean(dot / np.maximum(norms, 1e-12)))
+
+
+def tempo_with_confidence(audio: np.ndarray, sample_rate: int) -> tuple[float, bool]:
+    """``(bpm, confident)``: the beat tracker's tempo, confident when the autocorrelation tempo
+    agrees within 4% (or at double or half: the octave is the usual doubt, resolved to the
+    tracker's). 0 and False when there is no pulse to find."""
+    first = estimate_tempo(audio, sample_rate)
+    if first <= 0:
+        return 0.0, False
+    tracked = beat_tempo(audio, sample_rate, prior_bpm=first)
+    agree = any(abs(tracked * factor - first) <= 0.04 * first for factor in (0.5, 1.0, 2.0))
+    return float(tracked), bool(agree)
+
+
+def key_with_confidence(audio: np.ndarray, sample_rate: int) -> tuple[Key, float]:
+    """``(key, margin)``: the best-correlating key and how far its correlation stands above the
+    best key that is neither it nor its relative major/minor (0 to 2; about 0.1 and up is a
+    clear tonal centre, near 0 none)."""
+    profile = chroma(audio, sample_rate)
+    scores = {}
+    for mode, template in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
+        for tonic in range(12):
+            score = np.corrcoef(profile, np.roll(template, tonic))[0, 1]
+            scores[Key(tonic, mode)] = float(score) if np.isfinite(score) else -1.0
+    best = max(scores, key=scores.get)
+    relative = Key((best.tonic + 9) % 12, "minor") if best.mode == "major" else \
+        Key((best.tonic + 3) % 12, "major")
+    rivals = [score for key, score in scores.items() if key not in (best, relative)]
+    return best, scores[best] - max(rivals)

@@ -162,3 +162,27 @@ def test_no_reserved_package_is_a_source():
                 "supertux-data", "torcs-data", "unknown-horizons", "warzone2100-music",
                 "wesnoth-1.16-music", "widelands-data"}
     assert not {source.package for source in sources()} & reserved
+
+
+def test_a_soundtrack_becomes_crops_with_estimated_tempo_and_key(tmp_path):
+    """A real music recording is cut into crops; a steady 120 bpm C-major pulse is labelled so,
+    with every estimate and its confidence kept for training to filter on."""
+    from latentaudio.audio import SAMPLE_RATE, save_audio
+    from latentaudio.data.corpus import SIZES, Job, _run_recording
+
+    t = np.arange(25 * SAMPLE_RATE) / SAMPLE_RATE
+    beat = np.exp(-(t % 0.5) * 30)  # a decaying hit every half second: 120 bpm
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0, 130.81))
+    music = (0.15 * chord * (0.4 + beat)).astype(np.float32)
+    save_audio(tmp_path / "theme.ogg", np.stack([music, music]))
+    job = Job("test-music", 0, "test-music/theme", {
+        "path": str(tmp_path / "theme.ogg"), "license": "CC0-1.0", "kind": "music",
+        "describe": "a test soundtrack"})
+    clips = _run_recording(job, tmp_path / "out", 0, SIZES["full"])
+    assert len(clips) == 3 and all(c.kind == "music" and c.category == "soundtrack"
+                                   for c in clips)  # 10 s, 10 s and the last 5 s
+    first = clips[0]
+    assert [c.extra["offset_seconds"] for c in clips] == [0, 10, 20]
+    assert first.bpm == 120 and first.key == "C major"
+    assert first.caption == "a test soundtrack, 120 bpm, C major"
+    assert first.extra["bpm_confident"] and first.extra["key_margin"] >= 0.1
