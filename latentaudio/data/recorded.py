@@ -206,6 +206,11 @@ def sources() -> list[RecordedSource]:
             Path("/usr/share/games/warmux/music"), kind="music",
             describe="a playful cartoon battle game soundtrack"),
         RecordedSource(
+            "openarena", "openarena-data", f"{apt} openarena-data", "GPL-2.0-or-later",
+            "OpenArena sounds, by the OpenArena contributors (GPL-2+), Debian package "
+            "openarena-data", Path("/usr/share/games/openarena/baseoa"), archive="pak0.pk3",
+            exclude=r"^(?!sound/)|silence|announcer|/talk"),
+        RecordedSource(
             "chromium-bsu", "chromium-bsu-data", f"{apt} chromium-bsu-data", "Artistic-1.0",
             "Chromium B.S.U. sounds, by Mark B. Allan (Clarified Artistic), Debian package "
             "chromium-bsu-data", Path("/usr/share/games/chromium-bsu/wav"), exclude=r"^music"),
@@ -485,6 +490,55 @@ _0AD_FOLDERS = {  # folder under audio/ -> caption (or a dict by the first words
 }
 
 
+_OPENARENA = (  # (folder or file-name start under sound/, caption), first match wins
+    ("player/footsteps/clank", "boots clanking on a metal floor"),
+    ("player/footsteps/splash", "footsteps splashing through water"),
+    ("player/footsteps/energy", "footsteps on a humming energy floor"),
+    ("player/footsteps/flesh", "squelching footsteps"),
+    ("player/footsteps/mech", "heavy mechanical footsteps"),
+    ("player/footsteps", "boots stepping on a hard floor"),
+    ("player/sarge/death", "a man dying with a cry"), ("player/sarge/pain",
+                                                       "a man grunting in pain"),
+    ("player/sarge/drown", "a man drowning"), ("player/sarge/gasp", "a man gasping for air"),
+    ("player/sarge/fall", "a man screaming as he falls"), ("player/sarge/jump",
+                                                          "a man grunting as he jumps"),
+    ("player/sarge/taunt", "a man laughing mockingly"), ("player/gib", "a gory squelch"),
+    ("player/watr", "a splash into water"), ("player/gurp", "bubbling underwater"),
+    ("player/land", "landing on the ground with a thud"), ("player/fry", "a sizzling burn"),
+    ("weapons/machinegun/ric", "a bullet ricochet"),
+    ("weapons/machinegun/buletby", "a bullet whizzing past"),
+    ("weapons/machinegun", "a machine gun firing"), ("weapons/vulcan", "a rotary gun firing"),
+    ("weapons/shotgun", "a shotgun blast"), ("weapons/rocket/rockfly", "a rocket flying"),
+    ("weapons/rocket/rocklx", "a rocket exploding"), ("weapons/rocket", "a rocket launcher "
+                                                      "firing"),
+    ("weapons/grenade/grenlf", "a grenade launcher firing"), ("weapons/grenade",
+                                                              "a grenade bouncing"),
+    ("weapons/railgun", "a sci-fi railgun firing"), ("weapons/plasma", "a plasma gun firing"),
+    ("weapons/lightning", "an electric lightning gun crackling"),
+    ("weapons/bfg", "a huge energy weapon charging and firing"),
+    ("weapons/proxmine", "a mine exploding"), ("weapons/melee", "a metal gauntlet whirring"),
+    ("weapons", "a weapon being switched"), ("items", "a sci-fi item pickup chime"),
+    ("misc/menu", "a menu click"), ("misc", "a pickup chime"), ("movers/doors",
+                                                             "a sliding metal door"),
+    ("movers/plats", "a lift platform moving"), ("movers/switches", "a switch button press"),
+    ("feedback", "a hit confirmation blip"), ("world/wind", "wind howling"),
+    ("world/demonwind", "an eerie wind howling"), ("world/painwind", "an eerie wind howling"),
+    ("world/fire", "a fire crackling"), ("world/lava", "bubbling lava"),
+    ("world/waterfall", "a waterfall rushing"), ("world/drops", "water dripping in a cave"),
+    ("world/growl", "a monster growling"), ("world/new/moan", "a ghostly moan"),
+    ("world/fan", "a large fan whirring"), ("world/electro", "electricity crackling"),
+    ("world/neonhum", "a neon light humming"), ("world/tim_pump", "a machine pump thumping"),
+    ("world/machinery", "a machinery drone"), ("world/tim_machine", "a machinery drone"),
+    ("world/jumppad", "a jump pad launching"), ("world/portal", "a portal humming"),
+    ("world/tele", "a teleport whoosh"), ("world", "a dark ambient drone"),
+)
+
+
+def _caption_openarena(path: Path) -> str | None:
+    member = path.as_posix().split("/sound/", 1)[-1]
+    return next((caption for start, caption in _OPENARENA if member.startswith(start)), None)
+
+
 def _caption_0ad(path: Path) -> str | None:
     parts = path.as_posix().split("/audio/", 1)[-1].split("/")
     folder, words = "/".join(parts[:-1]), _words(path.stem)
@@ -508,8 +562,8 @@ def _caption_0ad(path: Path) -> str | None:
 
 def caption_from_name(path: Path, source: str) -> str:
     """A natural caption for a recorded file, from its name and folder."""
-    if source == "0ad":
-        caption = _caption_0ad(path)
+    if source in ("0ad", "openarena"):
+        caption = (_caption_0ad if source == "0ad" else _caption_openarena)(path)
         if caption:
             return caption
     words = _words(path.stem)
@@ -609,13 +663,14 @@ def caption_for(path: Path, source: str) -> tuple[str, str]:
 # (order matters: "rain falling on a tin roof" is rain, not an impact). The names follow the
 # procedural families where they overlap (rain, wind, thunder, engine, ...), so a class gathers
 # recorded and synthesised clips alike.
-DOG_WORDS = ("dog", "puppy", "wolf", "howl")
-HORSE_WORDS = ("horse", "neigh", "cantering", "gallop", "donkey")
-BIRD_WORDS = ("bird", "rooster", "owl", "crow", "duck", "goose", "seagull", "parrot", "lark",
-              "cuckoo", "hen ", "chicken", "turkey", "penguin", "vulture", "heron", "quetzal",
-              "toucan", "rhea", "flamingo", "peacock")
-INSECT_WORDS = ("bee ", "bees", "buzzing", "cricket", "grasshopper", "mosquito", "fly buzz",
-                "insect")
+# Animal words match at the start of a word (" owl" is no "growl", " crow" no "scrow").
+DOG_WORDS = (" dog", " puppy", " wolf", " howl")
+HORSE_WORDS = (" horse", " neigh", " cantering", " gallop", " donkey")
+BIRD_WORDS = (" bird", " rooster", " owl", " crow", " duck", " goose", " seagull", " parrot",
+              " lark", " cuckoo", " hen ", " chicken", " turkey", " penguin", " vulture",
+              " heron", " quetzal", " toucan", " rhea", " flamingo", " peacock")
+INSECT_WORDS = (" bee ", " bees", " buzzing", " cricket", " grasshopper", " mosquito",
+                " fly buzz", " insect")
 CLASS_KEYWORDS = (
     ("rain", (" rain",)), ("thunder", ("thunder", "lightning")),
     ("wind", (" wind ", " wind,", " gust", "breeze", "windstorm", "snowstorm")),

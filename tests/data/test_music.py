@@ -111,6 +111,16 @@ def test_0ad_captions_come_from_the_folders(member, caption):
     assert caption_for(Path("/x/public.zip") / member, "0ad")[0] == caption
 
 
+@pytest.mark.parametrize(("member", "caption"), [
+    ("sound/player/footsteps/clank3.wav", "boots clanking on a metal floor"),
+    ("sound/weapons/machinegun/ric2.wav", "a bullet ricochet"),
+    ("sound/world/wind1.wav", "wind howling"),
+    ("sound/player/sarge/pain75_1.wav", "a man grunting in pain"),
+])
+def test_openarena_captions_come_from_the_folders(member, caption):
+    assert caption_for(Path("/x/pak0.pk3") / member, "openarena")[0] == caption
+
+
 def test_sounds_inside_an_archive_are_files(tmp_path):
     import zipfile
     from dataclasses import replace
