@@ -179,6 +179,7 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
             extra |= estimates
             text = ", ".join([caption] + ([f"{labels['bpm']:g} bpm"] if "bpm" in labels else [])
                              + ([labels["key"]] if "key" in labels else []))
+        extra["fingerprint"] = fingerprint(piece).tolist()  # for deduplicate(); not kept
         written = save_audio(out / "audio" / source / f"{clip_id}.flac", _normalise(piece))
         clips.append(Clip(clip_id, str(written.relative_to(out)), text,
                           [category, source, "recorded"], source, job.params["license"],
@@ -189,6 +190,51 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
 
 
 KEY_MARGIN = 0.1  # key_with_confidence margin from which a crop's key is a label
+DUPLICATE_COSINE = 0.995  # fingerprints this alike (and lengths within 2%) are one sound
+
+
+def fingerprint(audio: np.ndarray, slices: int = 8, bands: int = 16) -> np.ndarray:
+    """A loudness-free picture of a clip: log energy in ``bands`` log-spaced bands (50 Hz to
+    16 kHz) in each of ``slices`` equal stretches of time, centred and unit length. The same
+    sound shipped twice, or re-encoded, reads the same; another sound does not."""
+    mono = np.asarray(audio, dtype=np.float64).reshape(-1, audio.shape[-1]).mean(axis=0)
+    edges = np.geomspace(50.0, 16_000.0, bands + 1)
+    rows = []
+    for part in np.array_split(mono, slices):
+        power = np.abs(np.fft.rfft(part)) ** 2 if len(part) else np.zeros(1)
+        freqs = np.fft.rfftfreq(max(len(part), 1), 1 / SAMPLE_RATE)
+        index = np.clip(np.searchsorted(edges, freqs) - 1, -1, bands)
+        energy = np.array([power[index == band].sum() for band in range(bands)])
+        rows.append(np.log10(energy + 1e-9))
+    vector = np.concatenate(rows)
+    vector -= vector.mean()
+    return (vector / max(np.linalg.norm(vector), 1e-12)).astype(np.float32)
+
+
+def deduplicate(clips: list[Clip]) -> tuple[list[Clip], list[tuple[str, str]]]:
+    """Drop the recorded clips that repeat an earlier one (by id order) from another
+    recording: ``(kept, [(dropped id, the id it repeats)])``. Crops of one recording never
+    count as each other's duplicates; clips without a fingerprint are kept as they are."""
+    marked = [i for i, clip in enumerate(clips) if "fingerprint" in clip.extra]
+    if not marked:
+        return clips, []
+    prints = np.stack([np.asarray(clips[i].extra["fingerprint"], dtype=np.float32)
+                       for i in marked])
+    seconds = np.array([clips[i].seconds for i in marked])
+    groups = [clips[i].group for i in marked]
+    similar = prints @ prints.T >= DUPLICATE_COSINE
+    close = np.abs(seconds[:, None] - seconds[None]) <= 0.02 * np.maximum(seconds[:, None],
+                                                                          seconds[None])
+    dropped, pairs = set(), []
+    for a in range(len(marked)):
+        if a in dropped:
+            continue
+        for b in np.nonzero(similar[a] & close[a])[0]:
+            if b > a and b not in dropped and groups[b] != groups[a]:
+                dropped.add(int(b))
+                pairs.append((clips[marked[b]].id, clips[marked[a]].id))
+    gone = {marked[b] for b in dropped}
+    return [clip for i, clip in enumerate(clips) if i not in gone], pairs
 
 
 def _music_labels(piece: np.ndarray) -> tuple[dict, dict]:
@@ -332,12 +378,24 @@ def build_corpus(out: str | os.PathLike, size: str = "tiny", *, seed: int = 0,
         bar.close()
         pool.shutdown(cancel_futures=True)
     clips.sort(key=lambda clip: clip.id)
+    clips, duplicates = deduplicate(clips)
+    for clip in clips:
+        clip.extra.pop("fingerprint", None)
+    _remove_audio(out, [dropped for dropped, _ in duplicates])  # the manifest is the corpus
     assign_splits(clips, seed)
     write_manifest(out / "manifest.jsonl", clips)
-    summary = summarise(clips, skipped, size=size, seed=seed)
+    summary = summarise(clips, skipped, size=size, seed=seed,
+                        duplicates_removed=len(duplicates), duplicates=duplicates[:50])
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     write_attribution(out / "ATTRIBUTION", clips)
     return summary
+
+
+def _remove_audio(out: Path, ids: list[str]) -> None:
+    wanted = set(ids)
+    for path in (out / "audio").rglob("*.flac"):
+        if path.stem in wanted:
+            path.unlink()
 
 
 def summarise(clips: list[Clip], skipped: list[str], **info) -> dict:
@@ -370,8 +428,9 @@ def summarise(clips: list[Clip], skipped: list[str], **info) -> dict:
 def format_summary(summary: dict) -> str:
     lines = [f"{summary['clips']} clips, {summary['hours']:.2f} h "
              f"(splits: {', '.join(f'{k} {v}' for k, v in sorted(summary['splits'].items()))}; "
-             f"{summary['skipped']} skipped)", "", f"{'source':<16}{'clips':>7}{'hours':>8}"]
-    lines += [f"{name:<16}{row['clips']:>7}{row['hours']:>8.2f}"
+             f"{summary['skipped']} skipped, {summary.get('duplicates_removed', 0)} duplicates "
+             "removed)", "", f"{'source':<22}{'clips':>7}{'hours':>8}"]
+    lines += [f"{name:<22}{row['clips']:>7}{row['hours']:>8.2f}"
               for name, row in summary["sources"].items()]
     lines += ["", f"{'class':<34}{'clips':>7}{'hours':>8}"]
     lines += [f"{name:<34}{row['clips']:>7}{row['hours']:>8.2f}"

@@ -196,3 +196,24 @@ def test_a_soundtrack_becomes_crops_with_estimated_tempo_and_key(tmp_path):
     assert first.bpm == 120 and first.key == "C major"
     assert first.caption == "a test soundtrack, 120 bpm, C major"
     assert first.extra["bpm_confident"] and first.extra["key_margin"] >= 0.1
+
+
+def test_the_same_sound_twice_is_kept_once():
+    """A re-encoded copy from another package is a duplicate; another sound is not, and the
+    crops of one recording never are each other's."""
+    from latentaudio.data.corpus import deduplicate, fingerprint
+    from latentaudio.data.manifest import Clip
+
+    rng = np.random.default_rng(0)
+    bark = rng.standard_normal((2, 30_000)) * np.exp(-np.linspace(0, 8, 30_000))
+    copy = (bark * 0.5 + rng.standard_normal(bark.shape) * 1e-4).astype(np.float32)  # quieter
+    other = np.sin(2 * np.pi * 440 * np.arange(30_000) / 44_100)[None].repeat(2, 0)
+
+    def clip(name, audio, group):
+        return Clip(name, f"{name}.flac", "x", [], name.split("-")[0], "CC0-1.0", 0.68,
+                    "train", group=group, extra={"fingerprint": fingerprint(audio).tolist()})
+
+    clips = [clip("a-1", bark, "a/1"), clip("b-1", copy, "b/1"), clip("c-1", other, "c/1"),
+             clip("a-2", bark, "a/1")]
+    kept, pairs = deduplicate(clips)
+    assert [c.id for c in kept] == ["a-1", "c-1", "a-2"] and pairs == [("b-1", "a-1")]
