@@ -54,9 +54,16 @@ def _summary(args: argparse.Namespace) -> None:
     from latentaudio.data.corpus import format_summary
 
     path = args.folder / "summary.json"
-    if not path.is_file():
-        raise LatentAudioError(f"{args.folder} has no summary.json: is it a corpus folder?")
-    print(format_summary(json.loads(path.read_text())))
+    if path.is_file():
+        print(format_summary(json.loads(path.read_text())))
+        return
+    if not (args.folder / "manifest.jsonl").is_file():
+        raise LatentAudioError(f"{args.folder} has no summary.json or manifest.jsonl: is it a "
+                               "corpus folder?")
+    from latentaudio.data.corpus import summarise
+    from latentaudio.data.manifest import read_manifest
+
+    print(format_summary(summarise(read_manifest(args.folder / "manifest.jsonl"), [])))
 
 
 ACTIONS = [

@@ -421,8 +421,17 @@ def summarise(clips: list[Clip], skipped: list[str], **info) -> dict:
         "categories": {k: {"clips": v["clips"], "hours": round(v["hours"], 3)}
                        for k, v in sorted(per_category.items())},
         "bpm_histogram": dict(sorted(bpm_bins.items(), key=lambda kv: int(kv[0].split("-")[0]))),
-        "key_histogram": dict(sorted(Counter(c.key for c in music_clips).items())),
+        "key_histogram": dict(sorted(Counter(c.key for c in clips if c.key).items())),
+        "real_recordings": _real_recordings(clips),
     }
+
+
+def _real_recordings(clips: list[Clip]) -> dict:
+    """Clips, hours and packages of the recorded (not rendered, not synthesised) sources."""
+    packages = {source.name: source.package for source in recorded.sources()}
+    real = [clip for clip in clips if "recorded" in clip.tags]
+    return {"clips": len(real), "hours": round(sum(c.seconds for c in real) / 3600, 3),
+            "packages": sorted({packages.get(c.source, c.source) for c in real})}
 
 
 def format_summary(summary: dict) -> str:
@@ -432,6 +441,10 @@ def format_summary(summary: dict) -> str:
              "removed)", "", f"{'source':<22}{'clips':>7}{'hours':>8}"]
     lines += [f"{name:<22}{row['clips']:>7}{row['hours']:>8.2f}"
               for name, row in summary["sources"].items()]
+    real = summary.get("real_recordings")
+    if real:
+        lines += ["", f"real recordings: {real['clips']} clips, {real['hours']:.2f} h, from "
+                  f"{len(real['packages'])} packages ({', '.join(real['packages'])})"]
     lines += ["", f"{'class':<34}{'clips':>7}{'hours':>8}"]
     lines += [f"{name:<34}{row['clips']:>7}{row['hours']:>8.2f}"
               for name, row in summary["categories"].items()]

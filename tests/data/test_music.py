@@ -217,3 +217,18 @@ def test_the_same_sound_twice_is_kept_once():
              clip("a-2", bark, "a/1")]
     kept, pairs = deduplicate(clips)
     assert [c.id for c in kept] == ["a-1", "c-1", "a-2"] and pairs == [("b-1", "a-1")]
+
+
+def test_the_summary_counts_real_recordings_and_keyless_music():
+    from latentaudio.data.corpus import format_summary, summarise
+    from latentaudio.data.manifest import Clip
+
+    clips = [Clip("0ad-music-0001-0", "a.flac", "x", ["soundtrack", "0ad-music", "recorded"],
+                  "0ad-music", "CC-BY-SA-3.0", 10.0, "train", kind="music",
+                  category="soundtrack", bpm=96.0),  # a tempo, no confident key
+             Clip("procedural-0001", "b.flac", "y", ["rain"], "procedural", "CC0-1.0", 3.0,
+                  "train", category="rain")]
+    summary = summarise(clips, [])
+    assert summary["real_recordings"] == {"clips": 1, "hours": 0.003, "packages": ["0ad-data"]}
+    assert summary["key_histogram"] == {}
+    assert "real recordings: 1 clips" in format_summary(summary)
