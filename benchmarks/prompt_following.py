@@ -53,6 +53,7 @@ def main() -> None:
     from latentaudio.audio import SAMPLE_RATE, load_audio
     from latentaudio.conditioning.aisfx import AisfxEmbedder
     from latentaudio.data.sources import load_clips
+    from latentaudio.errors import SilentOutputError
     from latentaudio.evaluation.music import estimate_key, estimate_tempo, key_score, tempo_accuracy
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.theory import Key
@@ -87,8 +88,14 @@ def main() -> None:
     rows, started = [], time.perf_counter()
     for index, clip in enumerate(tqdm(prompts, desc="generate + score")):
         seconds = float(np.clip(clip.seconds, 2.0, 10.0))
-        out = pipe(clip.caption, seconds=seconds, seeds=[index], num_inference_steps=args.steps,
-                   guidance_scale=args.cfg, progress=False, decoder=args.decoder)
+        # As the CLI: silent draws are made again from the next seeds; a prompt the model
+        # still answers with silence is scored as what it made, not a crash of the benchmark.
+        kwargs = dict(seconds=seconds, seeds=[index], num_inference_steps=args.steps,
+                      guidance_scale=args.cfg, progress=False, decoder=args.decoder)
+        try:
+            out = pipe(clip.caption, **kwargs)
+        except SilentOutputError:
+            out = pipe(clip.caption, allow_silence=True, **kwargs)
         generated = out.audios[0]
         real = load_audio(clip.resolve(root), duration_seconds=seconds)
         row = {"caption": clip.caption, "category": clip.category, "kind": clip.kind,

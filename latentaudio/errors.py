@@ -16,3 +16,8 @@ class AudioFileError(LatentAudioError):
 
 class MissingDependencyError(LatentAudioError):
     """A system or Python package that this feature needs is not installed."""
+
+
+class SilentOutputError(LatentAudioError):
+    """The model made silence from every seed it was allowed to try (evaluation keeps the
+    silence instead: ``allow_silence=True``)."""

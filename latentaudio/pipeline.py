@@ -40,7 +40,7 @@ from latentaudio.conditioning.reference import StyleEmbedder, fit_frames, melody
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only imported classes)
 from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
-from latentaudio.errors import LatentAudioError
+from latentaudio.errors import LatentAudioError, SilentOutputError
 from latentaudio.folders import OwnLoader
 from latentaudio.limits import (
     DEFAULT_SECONDS,
@@ -399,7 +399,7 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
                 audios[i], reports[i], redraws[i] = again[j], again_reports[j], attempt
         if retries and any(r.loudness_case == "silent" for r in reports):
             tried = ", ".join(str(s) for s in (seeds or []))
-            raise LatentAudioError(
+            raise SilentOutputError(
                 f"the model made silence {MAX_SILENT_REDRAWS + 1} times in a row"
                 + (f" (from seeds {tried} on)" if tried else "")
                 + ": try other words or another seed")

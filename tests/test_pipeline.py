@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentaudio.errors import LatentAudioError
+from latentaudio.errors import LatentAudioError, SilentOutputError
 from latentaudio.pipeline import LatentAudioPipeline
 from latentaudio.postprocess import true_peak
 
@@ -84,7 +84,7 @@ def test_a_silent_draw_is_made_again_from_the_next_seed(pipe, monkeypatch):
 
     monkeypatch.setattr(pipe.codec, "decode", lambda latents, samples, decoder=None:
                         real_decode(latents, samples, decoder) * 0)
-    with pytest.raises(LatentAudioError, match=f"silence {MAX_SILENT_REDRAWS + 1} times"):
+    with pytest.raises(SilentOutputError, match=f"silence {MAX_SILENT_REDRAWS + 1} times"):
         pipe("a wooden door", seeds=[7], seconds=1.0, num_inference_steps=1, progress=False)
     asked = pipe("a wooden door", seeds=[7], seconds=1.0, num_inference_steps=1, progress=False,
                  allow_silence=True)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from latentaudio.cli.common import Command, add_decoder_option, guidance_scale, positive_int
-from latentaudio.errors import LatentAudioError
+from latentaudio.errors import LatentAudioError, SilentOutputError
 
 EXAMPLES = """\
 examples:
@@ -113,9 +113,16 @@ def _evaluate(args: argparse.Namespace) -> None:
         if pipe is None:
             audio = load_audio(generated[prompt.id])
         else:
-            result = pipe(prompt.prompt, seconds=prompt.seconds, seeds=[args.seed + index],
+            # As the CLI: silent draws are made again from the next seeds; a prompt the model
+            # still answers with silence is scored as what it made (badly), not an error that
+            # ends the whole evaluation.
+            kwargs = dict(seconds=prompt.seconds, seeds=[args.seed + index],
                           num_inference_steps=args.steps, guidance_scale=args.cfg,
                           progress=False, decoder=args.decoder)
+            try:
+                result = pipe(prompt.prompt, **kwargs)
+            except SilentOutputError:
+                result = pipe(prompt.prompt, allow_silence=True, **kwargs)
             audio = result.audios[0]
         save_audio(audio_path, audio)
         metrics, vectors = scorer.score(audio, prompt)
