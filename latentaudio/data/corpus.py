@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from latentaudio.audio import SAMPLE_RATE, save_audio
-from latentaudio.data import music, procedural, recorded, scores, songs
+from latentaudio.data import music, procedural, recorded, scores, songs, sound_classes
 from latentaudio.data.fluidsynth import find_soundfont, render_notes
 from latentaudio.data.manifest import Clip, write_manifest
 from latentaudio.errors import AudioFileError, MissingDependencyError
@@ -160,7 +160,7 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
         return []
     music = job.params.get("kind") == "music"
     caption, category = ((job.params["describe"], "soundtrack") if music
-                         else recorded.caption_for(path, source))
+                         else sound_classes.caption_for(path, source))
     segment = int(size.segment_seconds * SAMPLE_RATE)
     starts = [0] if audio.shape[1] <= 1.5 * segment else list(
         range(0, audio.shape[1] - SAMPLE_RATE, segment))

@@ -7,7 +7,7 @@ import pytest
 
 from latentaudio.data import procedural
 from latentaudio.data.music import GENRES, compose_bed, describe
-from latentaudio.data.recorded import caption_for, sound_class
+from latentaudio.data.sound_classes import caption_for, sound_class
 from latentaudio.theory import INSTRUMENTS, KEYS, Key
 
 
