@@ -47,9 +47,14 @@ from latentaudio.limits import (
     GENERATE_SECONDS,
     check_guidance,
     check_prompt,
-    check_seconds,
 )
 from latentaudio.outputs import GenerationOutput
+from latentaudio.pipeline_inputs import (
+    check_duration,
+    check_references,
+    generators_for,
+    per_prompt,
+)
 from latentaudio.postprocess import MasteringConfig, MasteringReport, master
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
@@ -141,7 +146,7 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         if do_classifier_free_guidance and negative_prompt_embeds is None:
             if negative_prompt:
                 negative_prompt_embeds, negative_attention_mask = self._encode_captions(
-                    _per_prompt(negative_prompt, prompt_embeds.shape[0], "negative prompts"),
+                    per_prompt(negative_prompt, prompt_embeds.shape[0], "negative prompts"),
                     device)
             else:
                 negative_prompt_embeds = torch.zeros_like(prompt_embeds)
@@ -283,8 +288,8 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         prompts = ([prompt] if isinstance(prompt, str) else list(prompt)) if prompt is not None \
             else [""] * prompt_embeds.shape[0]
         count = len(prompts) * num_waveforms_per_prompt
-        melody = _references(melody, len(prompts), "melody")
-        style = _references(style, len(prompts), "style")
+        melody = check_references(melody, len(prompts), "melody")
+        style = check_references(style, len(prompts), "style")
         if not prompts:
             raise LatentAudioError("the prompt list is empty: give at least one prompt")
         if prompt_embeds is None:
@@ -302,7 +307,7 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         if scheduler is not None and scheduler not in SCHEDULERS:
             raise LatentAudioError(f"unknown scheduler {scheduler!r}: use one of "
                                    f"{', '.join(SCHEDULERS)}")
-        seconds = _duration(seconds, audio_start_in_s, audio_end_in_s)
+        seconds = check_duration(seconds, audio_start_in_s, audio_end_in_s)
         tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
         if not set(tensor_inputs) <= set(self._callback_tensor_inputs):
             raise LatentAudioError(f"callback_on_step_end_tensor_inputs may name only "
@@ -321,10 +326,12 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
 
         # 3. Encode the prompts (or take their embeddings) and any reference recordings, then
         #    repeat each for its waveforms.
+        if prompt_embeds is None:  # the captions resolve_prompt already read out of the words
+            prompt_embeds, attention_mask = self._encode_captions([s.caption for s in specs],
+                                                                  device)
         states, negative_states, mask, negative_mask = self.encode_prompt(
-            prompts if prompt_embeds is None else None, device,
-            True, negative_prompt, prompt_embeds, negative_prompt_embeds, attention_mask,
-            negative_attention_mask)
+            None, device, True, negative_prompt, prompt_embeds, negative_prompt_embeds,
+            attention_mask, negative_attention_mask)
         if states.shape[0] != len(specs):
             raise LatentAudioError(f"{states.shape[0]} prompt embeddings for {len(specs)} "
                                    "prompts")
@@ -343,7 +350,7 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         # 4. Starting noise: passed in, or one generator per output (from seeds, a list, or a
         #    single generator shared by all).
         shape = (count, self.vae.config.latent_channels, frames)
-        generators = self._generators(generator, seeds, count)
+        generators = generators_for(generator, seeds, count)
         if latents is not None:
             if tuple(latents.shape) != shape:
                 raise LatentAudioError(f"latents must have shape {shape} for this request, "
@@ -433,18 +440,6 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         fitted[..., : min(samples, audio.shape[-1])] = audio[..., :samples]
         return self.codec.encode(fitted.to(self.vae.device))
 
-    def _generators(self, generator, seeds, count: int) -> list[torch.Generator]:
-        if seeds is not None:
-            if len(seeds) != count:
-                raise LatentAudioError(f"{len(seeds)} seeds for {count} outputs")
-            return [torch.Generator().manual_seed(int(s)) for s in seeds]
-        if isinstance(generator, list):
-            if len(generator) != count:
-                raise LatentAudioError(f"{len(generator)} generators for {count} outputs: "
-                                       "pass one per output, or a single one")
-            return generator
-        return [generator or torch.Generator().manual_seed(0)] * count
-
     def _draw(self, condition: Conditioning, negative: Conditioning,
               generators: list[torch.Generator], frames: int, samples: int,
               start: torch.Tensor | None, *, steps: int, scheduler, decoder: str,
@@ -494,41 +489,3 @@ def parse_caption(text: str) -> str:
     from latentaudio.conditioning.prompt import parse_prompt
 
     return parse_prompt(text).caption
-
-
-def _duration(seconds: float | None, start: float, end: float | None) -> float | None:
-    """``seconds``, or StableAudioPipeline's ``audio_end_in_s - audio_start_in_s``."""
-    if start is None or not 0.0 <= start:
-        raise LatentAudioError(f"audio_start_in_s must be 0 or more, got {start}")
-    if end is not None:
-        if not end > start:
-            raise LatentAudioError(f"audio_end_in_s ({end:g}) must be after audio_start_in_s "
-                                   f"({start:g})")
-        if seconds is not None and abs(seconds - (end - start)) > 1e-6:
-            raise LatentAudioError("seconds and audio_end_in_s - audio_start_in_s disagree: "
-                                   "give one of them")
-        seconds = end - start
-    return check_seconds(seconds, GENERATE_SECONDS)
-
-
-def _per_prompt(value: str | list[str], count: int, name: str) -> list[str]:
-    items = [value] * count if isinstance(value, str) else list(value)
-    if len(items) != count:
-        raise LatentAudioError(f"{len(items)} {name} for {count} prompts")
-    return items
-
-
-def _references(value, count: int, name: str) -> list[np.ndarray] | None:
-    """None, one reference for all ``count`` items, or one each -> a list, else a clear error."""
-    if value is None:
-        return None
-    items = list(value) if isinstance(value, (list, tuple)) else [value] * count
-    if len(items) != count:
-        raise LatentAudioError(f"{len(items)} {name} references for {count} prompts")
-    for item in items:
-        if not isinstance(item, np.ndarray) or item.ndim not in (1, 2) or item.shape[-1] == 0:
-            raise LatentAudioError(f"the {name} reference must be non-empty audio, "
-                                   "(channels, samples) at 44.1 kHz")
-        if not np.isfinite(item).all():
-            raise LatentAudioError(f"the {name} reference holds NaN or infinite samples")
-    return items
