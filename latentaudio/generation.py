@@ -72,7 +72,9 @@ def _load(cls, path: Path):
         return cls.from_pretrained(path, dtype=torch.float32).eval()
     if issubclass(cls, torch.nn.Module):  # transformers models
         return cls.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
-    if hasattr(cls, "from_pretrained") and "tokeniz" in cls.__name__.lower():
+    from transformers import PreTrainedTokenizerBase
+
+    if issubclass(cls, PreTrainedTokenizerBase):
         return cls.from_pretrained(path, local_files_only=True)
     return cls.from_pretrained(path)  # schedulers
 
