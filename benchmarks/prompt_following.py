@@ -41,6 +41,10 @@ def main() -> None:
                         help="comma-separated categories to score (default: all eligible)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--cfg", type=float, default=4.0)
+    parser.add_argument("--tempo-cfg", type=float, default=None,
+                        help="the tempo's own guidance scale (default: --cfg)")
+    parser.add_argument("--key-cfg", type=float, default=None,
+                        help="the key's own guidance scale (default: --cfg)")
     parser.add_argument("--decoder", choices=["hybrid", "vocoder", "griffin-lim"], default=None,
                         help="how mels become audio (default: the package's); the same seeds "
                         "give the same latents whichever is chosen")
@@ -91,7 +95,8 @@ def main() -> None:
         # As the CLI: silent draws are made again from the next seeds; a prompt the model
         # still answers with silence is scored as what it made, not a crash of the benchmark.
         kwargs = dict(seconds=seconds, seeds=[index], num_inference_steps=args.steps,
-                      guidance_scale=args.cfg, progress=False, decoder=args.decoder)
+                      guidance_scale=args.cfg, tempo_guidance_scale=args.tempo_cfg,
+                      key_guidance_scale=args.key_cfg, progress=False, decoder=args.decoder)
         try:
             out = pipe(clip.caption, **kwargs)
         except SilentOutputError:
@@ -158,6 +163,7 @@ def main() -> None:
     args.json.write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
         "model": model_identity(folder), "steps": args.steps, "cfg": args.cfg,
+        "tempo_cfg": args.tempo_cfg, "key_cfg": args.key_cfg,
         "decoder": pipe.codec.check_decoder(args.decoder),
         "summary": summary, "rows": rows}, indent=2) + "\n")
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
-from latentaudio.diffusion.flow import initial_noise, sample
+from latentaudio.diffusion.flow import in_dtype, initial_noise, integration_dtype, sample
 from latentaudio.errors import LatentAudioError
 from latentaudio.limits import check_prompt
 from latentaudio.postprocess import (
@@ -161,8 +161,12 @@ class Editor:
         return initial_noise((1, channels, frames), [torch.Generator().manual_seed(seed)])
 
     def _denoise(self, noise, condition, negative, steps, guidance, progress, **hooks):
-        dtype = self.pipe.denoiser.dtype
-        return sample(self.pipe.denoiser, noise.to(dtype), condition, negative, steps=steps,
+        model, dtype = self.pipe.denoiser, integration_dtype(self.pipe.denoiser.dtype)
+        denoise = model if dtype == model.dtype else in_dtype(model, model.dtype)
+        for name in ("start_latents", "known"):
+            if hooks.get(name) is not None:
+                hooks[name] = hooks[name].to(dtype)
+        return sample(denoise, noise.to(dtype), condition, negative, steps=steps,
                       guidance=guidance, scheduler=self.pipe.scheduler, progress=progress,
                       callback=hooks.pop("callback", self.callback), **hooks).float()
 

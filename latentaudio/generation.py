@@ -59,17 +59,24 @@ def load_components(folder: Path) -> dict:
                 components[name] = None
                 continue
             cls = getattr(importlib.import_module(library), class_name)
-            components[name] = _load(cls, folder / name)
+            components[name] = _load(cls, folder / name, name)
     return components
 
 
-def _load(cls, path: Path):
+def _load(cls, path: Path, name: str):
     from diffusers.models.modeling_utils import ModelMixin
 
     if not path.is_dir():
         raise LatentAudioError(f"{path} is missing: the model folder is incomplete")
     if issubclass(cls, ModelMixin):
-        return cls.from_pretrained(path, dtype=torch.float32).eval()
+        # The denoiser runs in whichever of fp32 and bf16 is faster on this machine
+        # (latentaudio.precision); the codec stays fp32 (its convolutions gain little).
+        dtype = torch.float32
+        if name in ("denoiser", "transformer"):
+            from latentaudio.precision import dtype as fastest
+
+            dtype = fastest()
+        return cls.from_pretrained(path, dtype=dtype).eval()
     if issubclass(cls, torch.nn.Module):  # transformers models
         return cls.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
     from transformers import PreTrainedTokenizerBase

@@ -39,7 +39,13 @@ from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
 from latentaudio.conditioning.reference import StyleEmbedder, fit_frames, melody_chroma
 from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only imported classes)
-from latentaudio.diffusion.flow import SCHEDULERS, initial_noise, sample
+from latentaudio.diffusion.flow import (
+    SCHEDULERS,
+    in_dtype,
+    initial_noise,
+    integration_dtype,
+    sample,
+)
 from latentaudio.errors import LatentAudioError, SilentOutputError
 from latentaudio.folders import OwnLoader
 from latentaudio.limits import (
@@ -82,6 +88,7 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         self._codec = None  # built from vae + vocoder on first use (either may be swapped)
         self._style_embedder = None  # the frozen aisfx tower, loaded on first use
         self._guidance_scale = 4.0
+        self._music_guidance = (None, None)  # the tempo's and key's own scales (None: the same)
         self._num_timesteps = 0
 
     @property
@@ -236,6 +243,8 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         seconds: float | None = None,
         bpm: float | None = None,
         key: str | None = None,
+        tempo_guidance_scale: float | None = None,
+        key_guidance_scale: float | None = None,
         seeds: list[int] | None = None,
         mastering: MasteringConfig | None = None,
         scheduler: str | None = None,
@@ -271,6 +280,11 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         changed or not; it may change ``pipe._guidance_scale``. ``callback(done, total)`` is the
         simpler progress hook, called every ``callback_steps`` steps and at the last.
 
+        ``tempo_guidance_scale`` / ``key_guidance_scale`` (None: ``guidance_scale``) guide the
+        asked tempo and key apart from the words
+        (:func:`~latentaudio.diffusion.guidance.guided`); a different value costs two more
+        denoiser rows per step.
+
         ``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``, for
         every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that name
         living artists (:mod:`latentaudio.conditioning.safety`); turn it off for research only.
@@ -303,7 +317,9 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
             raise LatentAudioError(f"unknown output_type {output_type!r}: use one of "
                                    f"{', '.join(OUTPUT_TYPES)}")
         decoder = self.codec.check_decoder(decoder)
-        check_guidance(guidance_scale)
+        for scale in (guidance_scale, tempo_guidance_scale, key_guidance_scale):
+            if scale is not None:
+                check_guidance(scale)
         if scheduler is not None and scheduler not in SCHEDULERS:
             raise LatentAudioError(f"unknown scheduler {scheduler!r}: use one of "
                                    f"{', '.join(SCHEDULERS)}")
@@ -313,6 +329,7 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
             raise LatentAudioError(f"callback_on_step_end_tensor_inputs may name only "
                                    f"{', '.join(self._callback_tensor_inputs)}")
         self._guidance_scale = guidance_scale
+        self._music_guidance = (tempo_guidance_scale, key_guidance_scale)
         device = self._execution_device
 
         # 2. Parse prompts; explicit arguments override what the text says. Without a
@@ -355,7 +372,7 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
             if tuple(latents.shape) != shape:
                 raise LatentAudioError(f"latents must have shape {shape} for this request, "
                                        f"got {tuple(latents.shape)}")
-            latents = latents.to(device, self.denoiser.dtype)
+            latents = latents.to(device, integration_dtype(self.denoiser.dtype))
         initial = self._initial_audio(initial_audio_waveforms, initial_audio_sampling_rate,
                                       len(prompts), samples, strength)
         if initial is not None:
@@ -449,8 +466,11 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         """Steps 5-8 for the items of ``condition``: mastered ``(2, samples)`` clips (or the
         final latents, for ``output_type="latent"``)."""
         # 5. The initial noise for just the requested duration, drawn where the generators
-        #    live, then placed on the execution device in the denoiser's dtype.
-        device, dtype = self._execution_device, self.denoiser.dtype
+        #    live, then placed on the execution device in the denoiser's dtype (fp32 under a
+        #    16-bit denoiser, which then runs with its inputs cast down).
+        device, dtype = self._execution_device, integration_dtype(self.denoiser.dtype)
+        denoiser = (self.denoiser if dtype == self.denoiser.dtype
+                    else in_dtype(self.denoiser, self.denoiser.dtype))
         if start is None:
             start = initial_noise((len(condition), self.vae.config.latent_channels, frames),
                                   generators).to(device, dtype)
@@ -468,8 +488,10 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
         show = progress and not getattr(self, "_progress_bar_config", {}).get("disable")
         entry = {} if initial is None else {"start": strength,
                                              "start_latents": initial.to(device, dtype)}
-        latents = sample(self.denoiser, start, condition, negative, steps=steps,
+        latents = sample(denoiser, start, condition, negative, steps=steps,
                          guidance=lambda: self._guidance_scale,
+                         tempo_guidance=self._music_guidance[0],
+                         key_guidance=self._music_guidance[1],
                          scheduler=scheduler or self.scheduler, progress=show,
                          callback=callback, step_end=on_step, **entry)
         if output_type == "latent":

@@ -35,7 +35,8 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
     if r.operation == "generate":
         result = pipe(r.prompt, seconds=r.seconds, bpm=r.bpm, key=r.key,
                       negative_prompt=r.negative, num_inference_steps=r.steps,
-                      guidance_scale=r.cfg, seeds=[r.seed],
+                      guidance_scale=r.cfg, tempo_guidance_scale=r.tempo_cfg,
+                      key_guidance_scale=r.key_cfg, seeds=[r.seed],
                       mastering=MasteringConfig(target_lufs=r.lufs, watermark=watermark),
                       safety_check=r.safety_filter, progress=progress, callback=callback,
                       decoder=r.decoder)
@@ -81,6 +82,8 @@ def write_clip(out: Path, clip: np.ndarray, r: Request, spec, details: dict, *, 
     sidecar = {"operation": r.operation, **details, "prompt": r.prompt,
                "caption": spec.caption, "seconds": clip.shape[-1] / sample_rate,
                "bpm": spec.bpm, "key": spec.key, "seed": r.seed, "steps": r.steps, "cfg": r.cfg,
+               **{name: getattr(r, name) for name in ("tempo_cfg", "key_cfg")
+                  if getattr(r, name) is not None},
                "negative": r.negative, "decoder": decoder, "sample_rate": sample_rate,
                "model": model, "latentaudio_version": __version__}
     written = save_output(out, clip, audio_format, sidecar, record)

@@ -50,6 +50,10 @@ class Request(Sampling):
     operation: Literal[OPERATIONS] = "generate"
     seconds: float | None = Field(None, description="generate and song: duration; extend: "
                                   "total length")
+    tempo_cfg: float | None = Field(None, description="generate: the tempo's own guidance "
+                                    "scale (default: cfg)")
+    key_cfg: float | None = Field(None, description="generate: the key's own guidance scale "
+                                  "(default: cfg)")
     lufs: float = Field(-14.0, description="loudness target (generate, loop, song); edits keep "
                         "the input's loudness")
     start: float | None = Field(None, description="inpaint region start, seconds")
@@ -97,7 +101,9 @@ class Request(Sampling):
             check_prompt(self.lyrics, safety_check=self.safety_filter, allow_empty=True)
         if self.steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {self.steps}")
-        check_guidance(self.cfg)
+        for scale in (self.cfg, self.tempo_cfg, self.key_cfg):
+            if scale is not None:
+                check_guidance(scale)
         check_seed(self.seed)
         check_loudness_target(self.lufs)
         if self.operation in NEEDS_INPUT:

@@ -26,10 +26,10 @@ def tiny_pipeline() -> LatentAudioPipeline:
 
     torch.manual_seed(0)
     text_encoder, tokenizer = tiny_text_encoder()
+    vae = MelVAE(latent_channels=4, hidden_channels=16, encoder_blocks=1, decoder_blocks=1)
     return LatentAudioPipeline(
-        vae=MelVAE(latent_channels=4, hidden_channels=16, encoder_blocks=1, decoder_blocks=1),
-        vocoder=Vocoder(hidden_channels=16, layers=1),
+        vae=vae, vocoder=Vocoder(hidden_channels=16, layers=1),
         denoiser=LatentDiT(latent_channels=4, layers=1, heads=2, key_value_heads=1,
                            head_dim=8, text_dim=16, cross_attention_dim=16, global_dim=16,
-                           time_dim=16),
+                           time_dim=16, music_grid=True, frame_rate=vae.latent_rate),
         text_encoder=text_encoder, tokenizer=tokenizer, scheduler=SCHEDULERS["dpm++"]())

@@ -17,7 +17,9 @@ examples:
 Writes DIR/report.json and DIR/report.html (one row per prompt with a player, a spectrogram
 and its metrics; summary tables with calibration rows: real test-split audio of each prompt's
 category scored as if generated, and noise). --generated reads ID.wav/.flac files named by the
-prompts' ids instead of generating. FADs and calibration rows need --reference (a corpus)."""
+prompts' ids instead of generating. Calibration rows need --reference (a corpus). Without
+one, FADs are against the shipped statistics of corpus v2's test split
+(checkpoints/fad-reference, as pytorch-fid ships its own): no corpus needed."""
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +139,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     reference, calibration = {}, {}
     if args.reference is not None:
         reference, calibration = _reference_and_calibration(args, prompts, scorer, quiet)
+    else:
+        reference = _shipped_reference(clap_folder)
     summaries = {"generated": summarise(rows, embeddings, reference)}
     for name, (cal_rows, cal_embeddings) in calibration.items():
         summaries[name] = summarise(cal_rows, cal_embeddings, reference)
@@ -144,12 +148,29 @@ def _evaluate(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     report = {"prompts": str(args.prompts), "model": model, "steps": args.steps,
               "cfg": args.cfg, "clap": str(clap_folder) if clap_folder else None,
-              "reference": str(args.reference) if args.reference else None,
+              "reference": (str(args.reference) if args.reference
+                            else "shipped statistics" if reference else None),
               "summaries": summaries, "rows": rows}
     (args.out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
     write_html(args.out / "report.html", "latentaudio evaluation", summaries, rows)
     _print_summary(summaries)
     print(f"wrote {args.out / 'report.html'} and report.json")
+
+
+def _shipped_reference(clap_folder: Path | None) -> dict:
+    """The shipped test-split Gaussians; the CLAP one only for the CLAP it was made with."""
+    from latentaudio.evaluation.fad import REFERENCE_STATISTICS, load_statistics, weights_digest
+
+    if not (REFERENCE_STATISTICS / "statistics.npz").is_file():
+        print("no --reference and no shipped FAD statistics: FADs are left out")
+        return {}
+    stats, about = load_statistics(REFERENCE_STATISTICS)
+    if "clap" in stats and (clap_folder is None
+                            or weights_digest(clap_folder) != about.get("clap_digest")):
+        del stats["clap"]
+    print(f"FAD against the shipped statistics of {about.get('corpus', 'the corpus')}'s "
+          f"{about.get('split', 'test')} split ({about.get('clips', '?')} clips)")
+    return stats
 
 
 def _reference_and_calibration(args, prompts, scorer, quiet: bool):
@@ -170,7 +191,9 @@ def _reference_and_calibration(args, prompts, scorer, quiet: bool):
         for name, vector in scorer.embed(load_audio(clip.resolve(root),
                                                     duration_seconds=10.0)).items():
             reference.setdefault(name, []).append(vector)
-    reference = {k: np.stack(v) for k, v in reference.items()}
+    from latentaudio.evaluation.fad import gaussian
+
+    reference = {k: gaussian(np.stack(v)) for k, v in reference.items()}
     if args.no_calibration:
         return reference, {}
 

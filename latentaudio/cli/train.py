@@ -31,8 +31,10 @@ def _common_arguments(parser: argparse.ArgumentParser, kind: str, seconds: float
                         help="peak learning rate (default: %(default)s)")
     parser.add_argument("--checkpoint-minutes", type=positive_float, default=5.0,
                         help="save the full training state this often (default: %(default)s)")
-    parser.add_argument("--precision", choices=["bf16", "no", "fp16"], default="bf16",
-                        help="mixed precision (default: %(default)s; fp16 needs a GPU)")
+    parser.add_argument("--precision", choices=["auto", "bf16", "no", "fp16"], default="auto",
+                        help="mixed precision: auto takes bf16 where this machine runs it "
+                        "faster than fp32 (a probe, cached), else no; fp16 needs a GPU "
+                        "(default: %(default)s)")
     parser.add_argument("--workers", type=int, default=0,
                         help="data-loading processes (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)

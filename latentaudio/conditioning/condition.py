@@ -38,6 +38,18 @@ class Conditioning:
         null = self.null_like()
         return replace(null, melody=self.melody, style=self.style)
 
+    def with_music(self, tempo: torch.Tensor | bool = True,
+                   key: torch.Tensor | bool = True) -> Conditioning:
+        """This conditioning with the tempo and key kept where ``tempo`` / ``key`` ((B,) bool,
+        or one bool for all) is True and made unknown elsewhere: the per-group dropout that lets
+        each have its own guidance scale, and the partial branches of that guidance."""
+        g = self.globals
+        tempo = torch.as_tensor(tempo, device=g.bpm.device)
+        key = torch.as_tensor(key, device=g.key.device)
+        return replace(self, globals=replace(
+            g, bpm=torch.where(tempo, g.bpm, torch.full_like(g.bpm, float("nan"))),
+            key=torch.where(key, g.key, torch.full_like(g.key, KEY_CLASSES))))
+
     def drop(self, keep: torch.Tensor) -> Conditioning:
         """Per item, keep this conditioning where ``keep`` (B,) is True, else its null: the
         conditioning dropout that trains the unconditional branch."""

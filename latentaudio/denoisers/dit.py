@@ -14,6 +14,7 @@ from diffusers.models.modeling_utils import ModelMixin
 
 from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalEmbedder, ReferenceEmbedder
+from latentaudio.conditioning.grid import MusicEmbedder
 from latentaudio.denoisers.base import check_inputs
 
 
@@ -33,6 +34,8 @@ class LatentDiT(ModelMixin, ConfigMixin):
         max_seconds: float = 47.0,  # timing conditioning range
         melody_bins: int = 0,  # chroma bins of melody conditioning (12), 0 = none
         style_dim: int = 0,  # reference-clip embedding width (512), 0 = none
+        music_grid: bool = False,  # frame-level beat grid and key template (conditioning.grid)
+        frame_rate: float = 0.0,  # latent frames per second, which the beat grid needs
     ) -> None:
         super().__init__()
         self.dit = StableAudioDiTModel(
@@ -44,6 +47,7 @@ class LatentDiT(ModelMixin, ConfigMixin):
         self.global_embedder = GlobalEmbedder(text_dim, global_dim, max_seconds)
         self.reference_embedder = ReferenceEmbedder(latent_channels, global_dim, melody_bins,
                                                     style_dim)
+        self.music = MusicEmbedder(latent_channels, frame_rate) if music_grid else None
 
     def forward(self, latents: torch.Tensor, time: torch.Tensor, condition: Conditioning,
                 latent_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -61,6 +65,8 @@ class LatentDiT(ModelMixin, ConfigMixin):
         references.check(condition.melody, condition.style)
         melody = references.latents_term(condition.melody, frames, latents.dtype)
         latents = latents if melody is None else latents + melody
+        if self.music is not None:
+            latents = latents + self.music(condition.globals, frames, latents.dtype)
         style = references.global_term(condition.style, latents.dtype)
         global_states = global_states if style is None else global_states + style[:, None]
         return self.dit(latents, time.to(latents.dtype),

@@ -64,10 +64,26 @@ def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator],
                         for g in generators])
 
 
+def in_dtype(denoise: Denoise, dtype: torch.dtype) -> Denoise:
+    """``denoise`` whose weights are in a reduced precision (bf16, fp16), for a sampler that
+    integrates in fp32: inputs are cast down to ``dtype``, the output back to the latents'."""
+    def run(x: torch.Tensor, time: torch.Tensor, condition: Conditioning) -> torch.Tensor:
+        return denoise(x.to(dtype), time.to(dtype), condition).to(x.dtype)
+
+    return run
+
+
+def integration_dtype(model_dtype: torch.dtype) -> torch.dtype:
+    """What a sampler's latents are kept in for a denoiser in ``model_dtype``: fp32 under a
+    16-bit denoiser (12 solver steps in bf16 would round the latents at every step)."""
+    return torch.float32 if model_dtype in (torch.bfloat16, torch.float16) else model_dtype
+
+
 @torch.no_grad()
 def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
            negative: Conditioning | None = None, *, steps: int = 12,
            guidance: float | Callable[[], float] = 4.0,
+           tempo_guidance: float | None = None, key_guidance: float | None = None,
            scheduler: str | object = "dpm++", progress: bool = False, start: float = 1.0,
            start_latents: torch.Tensor | None = None, known: torch.Tensor | None = None,
            known_mask: torch.Tensor | None = None,
@@ -91,6 +107,8 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
     exception raised there stops the sampling). ``step_end(index, timestep, x)`` runs before
     it and returns the latents to go on with (diffusers' ``callback_on_step_end``).
     ``guidance`` may be a function, read at every step (such a callback may change it).
+    ``tempo_guidance`` and ``key_guidance`` are the tempo's and key's own scales (None: the
+    same as ``guidance``; see :func:`~latentaudio.diffusion.guidance.guided`).
 
     Everything made here lives on ``noise``'s device and dtype.
     """
@@ -126,7 +144,8 @@ def sample(denoise: Denoise, noise: torch.Tensor, condition: Conditioning,
         timestep = solver.timesteps[index]
         time = torch.full((x.shape[0],), times[index], dtype=x.dtype, device=x.device)
         scale = guidance() if callable(guidance) else guidance
-        velocity = guided(denoise, x, time, condition, negative, scale)
+        velocity = guided(denoise, x, time, condition, negative, scale, tempo_guidance,
+                          key_guidance)
         x = solver.step(velocity, timestep, x).prev_sample
         if known is not None:
             x = torch.where(known_mask, noised(known, times[index + 1]), x)

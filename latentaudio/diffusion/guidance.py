@@ -18,12 +18,32 @@ def combine(conditional: torch.Tensor, unconditional: torch.Tensor, scale: float
 
 
 def guided(denoise: Denoise, x: torch.Tensor, time: torch.Tensor, condition: Conditioning,
-           negative: Conditioning, scale: float) -> torch.Tensor:
+           negative: Conditioning, scale: float, tempo_scale: float | None = None,
+           key_scale: float | None = None) -> torch.Tensor:
     """``negative + scale * (conditional - negative)``; ``negative`` is ``condition.null_like()``
-    or a negative prompt's conditioning. Scale 1 runs the conditional branch alone."""
-    if scale == 1.0:
-        return denoise(x, time, condition)
-    both = denoise(torch.cat([x, x]), torch.cat([time, time]),
-                   Conditioning.cat([condition, negative]))
-    conditional, unconditional = both.chunk(2)
-    return combine(conditional, unconditional, scale)
+    or a negative prompt's conditioning. Scale 1 runs the conditional branch alone.
+
+    ``tempo_scale`` and ``key_scale`` (None: ``scale``) give the tempo and the key their own
+    scales, as InstructPix2Pix (Brooks et al. 2023) gives its image and text theirs, over
+    nested branches (the model is trained with each dropped apart, so it knows all four)::
+
+        e(neg) + scale (e(words) - e(neg)) + tempo_scale (e(words, tempo) - e(words))
+               + key_scale (e(words, tempo, key) - e(words, tempo))
+
+    With both equal to ``scale`` the sum telescopes to the two-branch formula, which is run.
+    """
+    tempo_scale = scale if tempo_scale is None else tempo_scale
+    key_scale = scale if key_scale is None else key_scale
+    if tempo_scale == key_scale == scale:
+        if scale == 1.0:
+            return denoise(x, time, condition)
+        both = denoise(torch.cat([x, x]), torch.cat([time, time]),
+                       Conditioning.cat([condition, negative]))
+        conditional, unconditional = both.chunk(2)
+        return combine(conditional, unconditional, scale)
+    branches = [negative, condition.with_music(tempo=False, key=False),
+                condition.with_music(tempo=True, key=False), condition]
+    outputs = denoise(torch.cat([x] * 4), torch.cat([time] * 4), Conditioning.cat(branches))
+    unconditional, words, tempo, full = outputs.chunk(4)
+    return (unconditional + scale * (words - unconditional) + tempo_scale * (tempo - words)
+            + key_scale * (full - tempo))

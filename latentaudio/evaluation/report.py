@@ -127,9 +127,10 @@ SUMMARY_METRICS = ("clap_score", "tempo_acc1", "tempo_acc2", "key_exact", "key_m
 
 
 def summarise(rows: list[dict], embeddings: dict[str, np.ndarray],
-              reference: dict[str, np.ndarray]) -> dict:
-    """Means of the per-clip metrics (over the rows that have each) and FAD per embedding."""
-    from latentaudio.evaluation.fad import fad
+              reference: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Means of the per-clip metrics (over the rows that have each) and FAD per embedding
+    against ``reference``'s Gaussians ``(mean, cov)``."""
+    from latentaudio.evaluation.fad import frechet_distance, gaussian
 
     summary = {"clips": len(rows)}
     for name in SUMMARY_METRICS:
@@ -141,7 +142,7 @@ def summarise(rows: list[dict], embeddings: dict[str, np.ndarray],
         summary["lufs_abs_error"] = float(np.mean(errors)) if errors else float("nan")
     for name, values in embeddings.items():
         if name in reference and len(values) >= 2:
-            summary[f"fad_{name}"] = fad(values, reference[name])
+            summary[f"fad_{name}"] = frechet_distance(*gaussian(values), *reference[name])
     return summary
 
 

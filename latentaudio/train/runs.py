@@ -28,7 +28,7 @@ class RunOptions:
     seconds: float = 10.0
     lr: float = 3e-4
     checkpoint_minutes: float = 5.0
-    precision: str = "bf16"
+    precision: str = "auto"  # "auto" (latentaudio.precision's probe), "bf16", "no", "fp16"
     workers: int = 0
     seed: int = 0
     init: Path | None = None
@@ -84,7 +84,7 @@ def load_init(model, folder: Path) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     # Conditioning paths added since those weights were trained start at zero (they add
     # nothing until trained), so a denoiser can learn melody or style on top of its old self.
-    new = [name for name in missing if name.startswith("reference_embedder.")]
+    new = [name for name in missing if name.startswith(("reference_embedder.", "music."))]
     missing = [name for name in missing if name not in new]
     if new:
         print(f"new conditioning inputs start from zero ({len(new)} tensors)")
@@ -93,6 +93,17 @@ def load_init(model, folder: Path) -> None:
                                f"missing, {len(unexpected)} unexpected tensors)")
     print(f"starting from the weights in {folder}")
 
+
+
+def mixed_precision(asked: str) -> str:
+    """``auto`` -> ``bf16`` where this machine runs bf16 matmuls faster, else ``no``."""
+    if asked != "auto":
+        return asked
+    from latentaudio.precision import choose
+
+    chosen = "bf16" if choose() == "bf16" else "no"
+    print(f"precision: {chosen} (this machine's probe; --precision to choose)")
+    return chosen
 
 
 def run(options: RunOptions, kind: str) -> Path:
@@ -142,11 +153,13 @@ def run(options: RunOptions, kind: str) -> Path:
         from latentaudio.data.dataset import latent_cache, melody_cache, style_cache
         from latentaudio.denoisers import DENOISERS
 
-        task = DiffusionTask(DENOISERS[kind](**config), build_text_encoder(options.text_encoder),
-                             seed=options.seed)
         # Whole-clip latents (and reference features the model conditions on), computed once
         # and kept in the run folder.
         features, gain = latent_cache(options.codec, options.out / "latents-cache"), None
+        if config.get("music_grid"):  # the beat grid runs at the codec's latent frame rate
+            config["frame_rate"] = features.frames_per_second
+        task = DiffusionTask(DENOISERS[kind](**config), build_text_encoder(options.text_encoder),
+                             seed=options.seed)
         if config.get("melody_bins"):
             samples_per_frame = round(mel.config.sample_rate / features.frames_per_second)
             extras["melody"] = melody_cache(samples_per_frame, options.out / "features-cache")
@@ -160,7 +173,8 @@ def run(options: RunOptions, kind: str) -> Path:
     train_config = TrainConfig(options.out, max_steps=options.steps,
                                batch_size=options.batch_size, learning_rate=options.lr,
                                checkpoint_minutes=options.checkpoint_minutes,
-                               mixed_precision=options.precision, num_workers=options.workers,
+                               mixed_precision=mixed_precision(options.precision),
+                               num_workers=options.workers,
                                seed=options.seed)
     try:
         final = train(task, dataset, train_config, progress=not options.quiet)

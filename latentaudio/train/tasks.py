@@ -158,15 +158,19 @@ class DiffusionTask:
 
     Dropout teaches each branch the model needs at inference: melody and style are each present
     for ``reference_rate`` of items; ``style_only`` of the items with a style lose their text (so
-    "sounds like this clip" works without words); then ``dropout`` of all items lose everything,
-    the unconditional branch classifier-free guidance needs.
+    "sounds like this clip" works without words); ``music_dropout`` of the items lose their tempo,
+    and as many (drawn apart) their key, so that each has its own guidance scale
+    (:func:`latentaudio.diffusion.guidance.guided`); then ``dropout`` of all items lose
+    everything, the unconditional branch classifier-free guidance needs.
     """
 
     def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0,
-                 reference_rate: float = 0.5, style_only: float = 0.3) -> None:
+                 reference_rate: float = 0.5, style_only: float = 0.3,
+                 music_dropout: float = 0.1) -> None:
         self.model = model
         self.text_encoder = text_encoder
         self.dropout = dropout
+        self.music_dropout = music_dropout
         self.reference_rate = reference_rate
         self.style_only = style_only
         self.generator = torch.Generator().manual_seed(seed)
@@ -188,6 +192,8 @@ class DiffusionTask:
         if style is not None:
             words_only = ~(style.any(dim=1) & self._present(count, self.style_only))
             condition = condition.where(words_only, condition.without_text())
+        condition = condition.with_music(tempo=~self._present(count, self.music_dropout),
+                                         key=~self._present(count, self.music_dropout))
         keep = ~self._present(count, self.dropout)
         return {"latents": batch["features"], "mask": batch["mask"],
                 "condition": condition.drop(keep)}

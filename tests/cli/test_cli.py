@@ -288,6 +288,8 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
         assert code == 0, err
         config = json.loads((out_dir / "final" / "config.json").read_text())
         assert config["_class_name"] == {"dit": "LatentDiT", "unet": "LatentUNet"}[denoiser]
+        if denoiser == "dit":  # the beat grid runs at the codec's latent rate
+            assert config["music_grid"] and config["frame_rate"] > 0
         assert list((out_dir / "latents-cache").glob("*.safetensors"))
     code, out, err = run(capsys, "train", "tokens", "--data", str(data), "--codec",
                          str(tiny_model), "--out", str(tmp_path / "tokens"), "--levels", "2",

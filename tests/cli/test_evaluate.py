@@ -75,3 +75,34 @@ def test_the_shipped_prompt_set_reads():
     music = [p for p in prompts if p.kind == "music"]
     assert music and all(p.bpm and p.key for p in music)
     assert len({p.category for p in prompts if p.kind == "sfx"}) >= 20
+
+
+def test_without_a_corpus_fads_use_the_shipped_statistics(capsys, setup, monkeypatch):
+    """As pytorch-fid ships its statistics: FAD needs no corpus on the machine. The CLAP
+    Gaussian is used only with the CLAP it was made with."""
+    from latentaudio.evaluation import fad
+    from latentaudio.evaluation.clap import DEFAULT_CLAP
+    from latentaudio.evaluation.report import Scorer
+
+    base, corpus, prompts, generated = setup
+    scorer = Scorer()
+    rng = np.random.default_rng(1)
+    real = {"aisfx": np.stack([scorer.embed(make_clip(name, rng))["aisfx"]
+                               for name in ("beep", "hum") * 3])}
+    folder = base / "stats"
+    fad.save_statistics(folder, real, {"corpus": "tiny", "split": "test", "clips": 6,
+                                       "clap_digest": "another one"})
+    stats, about = fad.load_statistics(folder)
+    assert stats["aisfx"][0].shape == (512,) and stats["aisfx"][1].shape == (512, 512)
+    assert about["clips"] == 6
+    monkeypatch.setattr(fad, "REFERENCE_STATISTICS", folder)
+    out = base / "shipped"
+    code = cli.main(["evaluate", "--prompts", str(prompts), "--generated", str(generated),
+                     "--out", str(out), "-q"])
+    assert code == 0, capsys.readouterr().err
+    assert "shipped statistics of tiny's test split (6 clips)" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    summary = report["summaries"]["generated"]
+    assert np.isfinite(summary["fad_aisfx"]) and report["reference"] == "shipped statistics"
+    if (DEFAULT_CLAP / "config.json").is_file():
+        assert "fad_clap" not in summary  # the digest names another CLAP
