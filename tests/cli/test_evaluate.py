@@ -84,7 +84,7 @@ def test_without_a_corpus_fads_use_the_shipped_statistics(capsys, setup, monkeyp
     from latentaudio.evaluation.clap import DEFAULT_CLAP
     from latentaudio.evaluation.report import Scorer
 
-    base, corpus, prompts, generated = setup
+    base, _corpus, prompts, generated = setup
     scorer = Scorer()
     rng = np.random.default_rng(1)
     real = {"aisfx": np.stack([scorer.embed(make_clip(name, rng))["aisfx"]
