@@ -41,6 +41,8 @@ def main() -> None:
                         help="comma-separated categories to score (default: all eligible)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--cfg", type=float, default=4.0)
+    parser.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:STRENGTH]",
+                        help="score the model with these LoRA adapters (out-of-family drift)")
     parser.add_argument("--tempo-cfg", type=float, default=None,
                         help="the tempo's own guidance scale (default: --cfg)")
     parser.add_argument("--key-cfg", type=float, default=None,
@@ -88,6 +90,9 @@ def main() -> None:
         return classes[int(np.argmax(centroids @ embedder.embed(audio)))]
 
     pipe, folder = load_pipeline(args.checkpoint)
+    from latentaudio.adapters import apply_adapters, resolve
+
+    adapters = apply_adapters(pipe, resolve(args.lora))
     prompts = [clip for name in classes for clip in by_class[name]["test"][: args.per_class]]
     rows, started = [], time.perf_counter()
     for index, clip in enumerate(tqdm(prompts, desc="generate + score")):
@@ -163,7 +168,7 @@ def main() -> None:
     args.json.write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
         "model": model_identity(folder), "steps": args.steps, "cfg": args.cfg,
-        "tempo_cfg": args.tempo_cfg, "key_cfg": args.key_cfg,
+        "tempo_cfg": args.tempo_cfg, "key_cfg": args.key_cfg, "lora": adapters,
         "decoder": pipe.codec.check_decoder(args.decoder),
         "summary": summary, "rows": rows}, indent=2) + "\n")
 

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 
+from latentaudio.adapters_loader import TransformerLoraLoader
 from latentaudio.codec import LatentCodec
 from latentaudio.conditioning.condition import Conditioning, from_text_states
 from latentaudio.conditioning.minilm import SharedBertModel  # noqa: F401  (as DENOISERS)
@@ -58,6 +59,7 @@ from latentaudio.outputs import GenerationOutput
 from latentaudio.pipeline_inputs import (
     check_duration,
     check_references,
+    fit_initial_audio,
     generators_for,
     per_prompt,
 )
@@ -73,7 +75,7 @@ OUTPUT_TYPES = ("np", "pt", "latent")
 __all__ = ["MAX_SECONDS", "MIN_SECONDS", "GenerationOutput", "LatentAudioPipeline"]
 
 
-class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
+class LatentAudioPipeline(OwnLoader, TransformerLoraLoader, DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->denoiser->vae->vocoder"
     _optional_components: ClassVar[list[str]] = ["vocoder"]
     _callback_tensor_inputs: ClassVar[list[str]] = ["latents"]
@@ -437,25 +439,9 @@ class LatentAudioPipeline(OwnLoader, DiffusionPipeline):
     def _initial_audio(self, waveforms, sampling_rate, prompts: int, samples: int,
                        strength: float) -> torch.Tensor | None:
         """StableAudioPipeline's initial audio -> its latents, one row per prompt."""
-        if waveforms is None:
-            return None
-        if sampling_rate != self.sample_rate:
-            raise LatentAudioError(f"initial_audio_sampling_rate must be {self.sample_rate} "
-                                   f"(resample the audio first), got {sampling_rate}")
-        if not 0.0 <= strength <= 1.0:
-            raise LatentAudioError(f"strength must be between 0 and 1, got {strength:g}")
-        audio = torch.as_tensor(waveforms, dtype=torch.float32)
-        audio = audio[:, None] if audio.ndim == 2 else audio
-        if audio.ndim != 3 or audio.shape[0] != prompts or audio.shape[1] not in (1, 2):
-            raise LatentAudioError("initial_audio_waveforms must be (prompts, channels, samples) "
-                                   f"or (prompts, samples) with 1 or 2 channels, got "
-                                   f"{tuple(audio.shape)}")
-        if not torch.isfinite(audio).all():
-            raise LatentAudioError("initial_audio_waveforms holds NaN or infinite samples")
-        audio = audio.expand(-1, 2, -1) if audio.shape[1] == 1 else audio
-        fitted = audio.new_zeros(audio.shape[0], 2, samples)
-        fitted[..., : min(samples, audio.shape[-1])] = audio[..., :samples]
-        return self.codec.encode(fitted.to(self.vae.device))
+        fitted = fit_initial_audio(waveforms, sampling_rate, prompts, samples, strength,
+                                   self.sample_rate)
+        return None if fitted is None else self.codec.encode(fitted.to(self.vae.device))
 
     def _draw(self, condition: Conditioning, negative: Conditioning,
               generators: list[torch.Generator], frames: int, samples: int,

@@ -62,3 +62,28 @@ def check_references(value, count: int, name: str) -> list[np.ndarray] | None:
         if not np.isfinite(item).all():
             raise LatentAudioError(f"the {name} reference holds NaN or infinite samples")
     return items
+
+
+def fit_initial_audio(waveforms, sampling_rate: int | None, prompts: int, samples: int,
+                      strength: float, sample_rate: int) -> torch.Tensor | None:
+    """StableAudioPipeline's ``initial_audio_waveforms`` (``(prompts, channels, samples)`` or
+    ``(prompts, samples)``), checked, made stereo and cropped or zero-padded to ``samples``."""
+    if waveforms is None:
+        return None
+    if sampling_rate != sample_rate:
+        raise LatentAudioError(f"initial_audio_sampling_rate must be {sample_rate} "
+                               f"(resample the audio first), got {sampling_rate}")
+    if not 0.0 <= strength <= 1.0:
+        raise LatentAudioError(f"strength must be between 0 and 1, got {strength:g}")
+    audio = torch.as_tensor(waveforms, dtype=torch.float32)
+    audio = audio[:, None] if audio.ndim == 2 else audio
+    if audio.ndim != 3 or audio.shape[0] != prompts or audio.shape[1] not in (1, 2):
+        raise LatentAudioError("initial_audio_waveforms must be (prompts, channels, samples) "
+                               f"or (prompts, samples) with 1 or 2 channels, got "
+                               f"{tuple(audio.shape)}")
+    if not torch.isfinite(audio).all():
+        raise LatentAudioError("initial_audio_waveforms holds NaN or infinite samples")
+    audio = audio.expand(-1, 2, -1) if audio.shape[1] == 1 else audio
+    fitted = audio.new_zeros(audio.shape[0], 2, samples)
+    fitted[..., : min(samples, audio.shape[-1])] = audio[..., :samples]
+    return fitted

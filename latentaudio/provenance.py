@@ -26,10 +26,14 @@ def provenance(*, operation: str, prompt: str, seed: int, model: dict,
     """The provenance record of one output; ``model`` is :func:`generation.model_identity`."""
     from latentaudio import __version__
 
-    return {"software": f"latentaudio {__version__}", "operation": operation,
-            "model": model.get("id"), "model_sha256": model.get("denoiser_sha256"),
-            "prompt_sha256": prompt_hash(prompt), "seed": seed, "watermark": watermark,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_creation_time()))}
+    record = {"software": f"latentaudio {__version__}", "operation": operation,
+              "model": model.get("id"), "model_sha256": model.get("denoiser_sha256"),
+              "prompt_sha256": prompt_hash(prompt), "seed": seed, "watermark": watermark,
+              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_creation_time()))}
+    if model.get("lora"):  # the adapters in use, by hash (not by where they were on disk)
+        record["lora"] = [{"sha256": a["sha256"], "strength": a["strength"]}
+                          for a in model["lora"]]
+    return record
 
 
 def _creation_time() -> float:

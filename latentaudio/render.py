@@ -19,16 +19,20 @@ from latentaudio.request import Request
 def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray | None = None,
            input_name: str | None = None, audio_format: str | None = None,
            callback: Callable[[int, int], None] | None = None,
-           progress: bool = False) -> tuple[Path, dict, np.ndarray]:
+           progress: bool = False, lora_dir: Path | None = None
+           ) -> tuple[Path, dict, np.ndarray]:
     """Make ``request`` (already :meth:`~Request.check`-ed) with ``pipe`` and write it to ``out``
     (atomically, with the provenance record inside and a ``.json`` sidecar beside it). ``model``
     is :func:`latentaudio.generation.model_identity` of the pipeline's folder. Returns the path
-    written, the sidecar and the audio ``(2, samples)``."""
+    written, the sidecar and the audio ``(2, samples)``. The request's LoRA adapters (names in
+    ``lora_dir`` when given: a server's) are made the active ones on ``pipe`` first."""
+    from latentaudio.adapters import apply_adapters, resolve
     from latentaudio.editing import Editor
     from latentaudio.postprocess import MasteringConfig
     from latentaudio.watermark import WatermarkConfig
 
     r = request
+    model = with_adapters(model, apply_adapters(pipe, resolve(r.lora, lora_dir)))
     watermark = WatermarkConfig() if r.watermark else None
     common = {"seed": r.seed, "steps": r.steps, "guidance": r.cfg, "negative": r.negative,
               "key": r.key, "progress": progress}
@@ -66,6 +70,11 @@ def render(pipe, request: Request, out: Path, *, model: dict, audio: np.ndarray 
     return write_clip(out, clip, r, spec, details | {"input": input_name}, model=model,
                       decoder=pipe.codec.check_decoder(r.decoder), sample_rate=pipe.sample_rate,
                       watermark=mark, audio_format=audio_format)
+
+
+def with_adapters(model: dict, records: list[dict]) -> dict:
+    """The model identity that sidecars and provenance record, with the adapters in use."""
+    return model | {"lora": records} if records else model
 
 
 def write_clip(out: Path, clip: np.ndarray, r: Request, spec, details: dict, *, model: dict,

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from latentaudio.adapters import MAX_ADAPTERS, AdapterSpec
 from latentaudio.errors import LatentAudioError
 from latentaudio.limits import (
     GENERATE_SECONDS,
@@ -42,6 +43,10 @@ class Sampling(BaseModel):
     key: str | None = Field(None, max_length=32, description='key, e.g. "A minor"')
     decoder: Decoder | None = Field(None, description="how the model's mel becomes audio "
                                     "(default: hybrid)")
+    lora: list[str] = Field(default_factory=list, max_length=MAX_ADAPTERS,
+                            description="LoRA adapters, each ADAPTER[:STRENGTH] (strength "
+                            "default 1, 0 = off); the API takes adapter names from the "
+                            "server's --lora-dir")
 
 
 class Request(Sampling):
@@ -101,6 +106,8 @@ class Request(Sampling):
             check_prompt(self.lyrics, safety_check=self.safety_filter, allow_empty=True)
         if self.steps < 1:
             raise LatentAudioError(f"steps must be at least 1, got {self.steps}")
+        for value in self.lora:
+            AdapterSpec.parse(value)
         for scale in (self.cfg, self.tempo_cfg, self.key_cfg):
             if scale is not None:
                 check_guidance(scale)

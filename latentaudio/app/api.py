@@ -55,7 +55,8 @@ def create_app(settings: Settings, load: Loader) -> FastAPI:
     """The app; ``load`` returns ``(pipeline, model identity)`` and runs once per worker."""
     data = Path(settings.data_dir)
     store = JobStore(data / "jobs.sqlite")
-    pool = WorkerPool(store, data / "outputs", load, settings.workers)
+    pool = WorkerPool(store, data / "outputs", load, settings.workers,
+                      lora_dir=settings.lora_dir)
     service = JobService(settings, store, pool)
 
     @asynccontextmanager
@@ -179,6 +180,14 @@ def _add_submission_routes(app: FastAPI, service: JobService, guarded: list) -> 
                 "workers": settings.workers, "max_queue": settings.max_queue,
                 "max_steps": settings.max_steps, "max_upload_mb": settings.max_upload_mb,
                 "api_key_required": settings.api_key is not None}
+
+    @app.get("/v1/adapters", tags=["server"], dependencies=guarded)
+    def adapters() -> dict:
+        """The LoRA adapters in this server's --lora-dir, by name: what requests' "lora" may
+        name (as NAME or NAME:STRENGTH)."""
+        from latentaudio.adapters import list_adapters
+
+        return {"adapters": list_adapters(settings.lora_dir)}
 
     @app.post("/v1/generate", status_code=202, response_model=JobView, tags=["jobs"],
               dependencies=guarded)

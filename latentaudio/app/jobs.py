@@ -61,6 +61,7 @@ class JobService:
                            f"{self.settings.max_steps}")
         request = RenderRequest.from_dict({"operation": operation, **values})
         request = request.check(input_seconds)  # one-line 400 for values it cannot use
+        self.check_adapters(request.lora)
         self.model_loaded()
         job = self.store.add(operation, request.as_dict(), body.format, job_id=job_id,
                         input_path=str(input_path) if input_path else None,
@@ -68,6 +69,17 @@ class JobService:
         if job is None:
             raise self.queue_full()
         return JSONResponse(self.view(job), 202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+    def check_adapters(self, values: list[str]) -> None:
+        """Adapters by name, from this server's --lora-dir only."""
+        if not values:
+            return
+        from latentaudio.adapters import resolve
+
+        if self.settings.lora_dir is None:
+            raise ApiError(400, "this server has no LoRA adapters (start it with --lora-dir DIR)")
+        for adapter in resolve(values, self.settings.lora_dir):
+            adapter.check()
 
     async def take_input(self, audio: UploadFile | None, source_job: str | None, job_id: str,
                          max_seconds: float) -> tuple[Path, str, float]:

@@ -30,6 +30,7 @@ class Settings:
     max_upload_mb: float = 50.0
     max_input_seconds: float = 120.0  # inputs of inpaint / vary / extend
     max_extend_seconds: float = 180.0  # extend's total length
+    lora_dir: Path | None = None  # LoRA adapters requests may name (folders in it)
 
 
 class ApiError(Exception):

@@ -46,6 +46,7 @@ class WorkerPool:
     ready: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
+    lora_dir: Path | None = None  # where requests' adapter names are looked up
     threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
@@ -104,7 +105,7 @@ class WorkerPool:
             written, sidecar, clip = render(
                 pipe, request, self.outputs / f"{job.id}.{job.format}", model=model,
                 audio=audio, input_name=job.input_name, audio_format=job.format,
-                callback=callback)
+                callback=callback, lora_dir=self.lora_dir)
             _spectrogram(clip, self.outputs / f"{job.id}.png")
         except Cancelled:
             if self.stopping.is_set() and not self.store.cancel_requested(job.id):

@@ -128,6 +128,9 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cfg", type=guidance_scale, default=4.0,
                         help="classifier-free guidance scale; 1 = none (default: %(default)s)")
     parser.add_argument("--negative", default=None, help="what the audio should not be like")
+    parser.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:STRENGTH]",
+                        help="a LoRA adapter from 'train lora' at a strength (default 1, 0 = "
+                        "off); repeat to stack several")
 
 
 def add_token_sampling_options(parser: argparse.ArgumentParser) -> None:

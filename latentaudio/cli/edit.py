@@ -90,7 +90,7 @@ def _run(args: argparse.Namespace, operation: str) -> None:
         end=getattr(args, "end", None), strength=getattr(args, "strength", 0.5),
         bars=getattr(args, "bars", None), beats_per_bar=getattr(args, "beats_per_bar", 4),
         watermark=not args.no_watermark, safety_filter=not args.no_safety_filter,
-        decoder=args.decoder)
+        decoder=args.decoder, lora=args.lora)
     # Check what can be checked before the model loads.
     request = request.check(audio.shape[-1] / SAMPLE_RATE if audio is not None else None)
     check_writable(args.out)

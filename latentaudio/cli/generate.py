@@ -102,9 +102,10 @@ def _outputs(args: argparse.Namespace, seeds: list[int]) -> list[Path]:
 
 
 def _generate(args: argparse.Namespace) -> None:
+    from latentaudio.adapters import apply_adapters, resolve
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.postprocess import MasteringConfig
-    from latentaudio.render import write_clip
+    from latentaudio.render import with_adapters, write_clip
     from latentaudio.request import Request
 
     if args.backend == "ar":
@@ -116,7 +117,7 @@ def _generate(args: argparse.Namespace) -> None:
     request = Request(operation="generate", prompt=args.prompt, seconds=args.seconds,
                       seed=args.seed, steps=args.steps, cfg=args.cfg, negative=args.negative,
                       bpm=args.bpm, key=args.key, tempo_cfg=args.tempo_cfg,
-                      key_cfg=args.key_cfg, lufs=args.lufs, decoder=args.decoder,
+                      key_cfg=args.key_cfg, lufs=args.lufs, decoder=args.decoder, lora=args.lora,
                       watermark=not args.no_watermark, safety_filter=not args.no_safety_filter
                       ).check(wordless=args.style is not None)
     references = {name: _reference(getattr(args, name)) for name in ("melody", "style")}
@@ -126,6 +127,7 @@ def _generate(args: argparse.Namespace) -> None:
     for path in paths:
         check_writable(path)
     pipe, folder = load_pipeline(args.checkpoint)
+    identity = with_adapters(model_identity(folder), apply_adapters(pipe, resolve(args.lora)))
     # Candidate j of output i has seed seeds[i] + j * CANDIDATE_STRIDE; with one generator per
     # sample, the kept clip is what '--seed KEPT --candidates 1' gives (up to float rounding
     # between batch sizes).
@@ -144,7 +146,6 @@ def _generate(args: argparse.Namespace) -> None:
         kept = [i * args.candidates + int(values[i * args.candidates:(i + 1) * args.candidates]
                                           .argmax()) for i in range(len(seeds))]
         scores = [float(v) for v in values]
-    identity = model_identity(folder)
     for path, index in zip(paths, kept, strict=True):
         spec, report = result.specs[index], result.mastering[index]
         details = {"genre": spec.genre, "scheduler": args.scheduler, "lufs_target": args.lufs,
@@ -172,6 +173,7 @@ def _generate_ar(args: argparse.Namespace) -> None:
     unsupported = [name for name, given in (("--melody", args.melody), ("--style", args.style),
                                             ("--candidates", args.candidates > 1),
                                             ("--negative", args.negative),
+                                            ("--lora", args.lora),
                                             ("-n", args.count > 1)) if given]
     if unsupported:
         raise LatentAudioError(f"{', '.join(unsupported)} work with the diffusion backend only")

@@ -52,6 +52,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="largest input file (default: %(default)s)")
     parser.add_argument("--max-input-seconds", type=positive_float, default=120.0,
                         help="longest input to edit (default: %(default)s)")
+    parser.add_argument("--lora-dir", type=Path, default=None,
+                        help="a folder of LoRA adapters ('train lora' outputs) that requests "
+                        "and the web UI may choose by name")
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -66,6 +69,8 @@ def _serve(args: argparse.Namespace) -> None:
     if not (Path(folder) / "model_index.json").is_file():
         raise LatentAudioError(f"no generator at {folder} (model_index.json missing): pass "
                                "--checkpoint DIR")
+    if args.lora_dir is not None and not args.lora_dir.is_dir():
+        raise LatentAudioError(f"--lora-dir {args.lora_dir} is not a folder")
     try:  # a clear line now, rather than uvicorn's exit after the model has loaded
         with socket.create_server((args.host, args.port)):
             pass
@@ -82,7 +87,7 @@ def _serve(args: argparse.Namespace) -> None:
     settings = Settings(args.data, api_key=args.api_key, workers=args.workers,
                         max_queue=args.max_queue, max_steps=args.max_steps,
                         max_upload_mb=args.max_upload_mb,
-                        max_input_seconds=args.max_input_seconds)
+                        max_input_seconds=args.max_input_seconds, lora_dir=args.lora_dir)
     app = create_app(settings, folder_loader(folder))
     print(f"latentaudio: UI at http://{args.host}:{args.port}/ , API docs at "
           f"http://{args.host}:{args.port}/docs ; jobs in {args.data}")

@@ -162,6 +162,53 @@ def _assemble_ar(args: argparse.Namespace) -> None:
     assemble_ar(RunOptions.from_args(args))
 
 
+LORA_EXAMPLES = """\
+examples:
+  latentaudio train lora --data my-kalimba/ --out kalimba-lora
+  latentaudio train lora --data clips.csv --out door-lora --rank 8 --steps 400
+  latentaudio generate "a kalimba melody" --lora kalimba-lora:0.8 -o k.flac
+
+FOLDER holds audio files (wav, flac, ogg, mp3) with optional same-name .txt captions, or give a
+CSV/JSONL with path and caption columns. Files that cannot be read are counted and named, not
+fatal. A clip with no caption is captioned from its file name, or with --caption. Rerun the
+same command to resume an interrupted run."""
+
+
+def _lora_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = LORA_EXAMPLES
+    parser.add_argument("--data", type=Path, required=True, nargs="+",
+                        help="a folder of audio (with optional .txt captions) or a CSV/JSONL")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="the adapter folder (also the resumable run folder)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="the generator to adapt (default: the shipped model)")
+    parser.add_argument("--rank", type=positive_int, default=16,
+                        help="LoRA rank: capacity and size (default: %(default)s)")
+    parser.add_argument("--steps", type=positive_int, default=600,
+                        help="optimiser steps (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=8,
+                        help="crops per step (default: %(default)s)")
+    parser.add_argument("--seconds", type=positive_float, default=4.0,
+                        help="crop length in seconds (default: %(default)s)")
+    parser.add_argument("--lr", type=positive_float, default=1e-3,
+                        help="peak learning rate (default: %(default)s)")
+    parser.add_argument("--caption", default=None,
+                        help="caption for clips that have none of their own (default: the "
+                        "file name)")
+    parser.add_argument("--precision", choices=["auto", "bf16", "no"], default="auto",
+                        help="auto: bf16 where this machine runs it faster (default)")
+    parser.add_argument("--checkpoint-minutes", type=positive_float, default=2.0,
+                        help="save the full training state this often (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _lora(args: argparse.Namespace) -> None:
+    from latentaudio.train.lora import LoraOptions, run_lora
+
+    run_lora(LoraOptions.from_args(args))
+
+
 ACTIONS = [
     Command("vae", "train the stereo mel-VAE",
             lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
@@ -183,6 +230,8 @@ ACTIONS = [
             "token generator", train_tokens.assemble_ar_arguments, _assemble_ar),
     Command("export", "save a run's EMA weights as a (fp16) diffusers component folder",
             _export_arguments, _export),
+    Command("lora", "fine-tune on your own sounds: a small LoRA adapter for the DiT",
+            _lora_arguments, _lora),
 ]
 COMMANDS = [Command("train", "train the VAE, the vocoder or the denoiser (resumable; see train "
                     "ACTION --help)",

@@ -79,9 +79,11 @@ def _from_folder(folder: Path, report: LoadReport) -> list[Clip]:
             continue
         text_file = path.with_suffix(".txt")
         caption = (text_file.read_text(encoding="utf-8", errors="replace").strip()
-                   if text_file.is_file() else "") or _caption_from_stem(path.stem)
+                   if text_file.is_file() else "")
+        tags = [] if caption else ["caption-from-name"]
+        caption = caption or _caption_from_stem(path.stem)
         relative = path.relative_to(folder)
-        clips.append(Clip(str(relative), str(path.resolve()), caption, [], "folder", "unknown",
+        clips.append(Clip(str(relative), str(path.resolve()), caption, tags, "folder", "unknown",
                           seconds, "train", group=str(relative)))
     return clips
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.loaders import PeftAdapterMixin
 from diffusers.models import StableAudioDiTModel
 from diffusers.models.embeddings import get_1d_rotary_pos_embed
 from diffusers.models.modeling_utils import ModelMixin
@@ -18,7 +19,9 @@ from latentaudio.conditioning.grid import MusicEmbedder
 from latentaudio.denoisers.base import check_inputs
 
 
-class LatentDiT(ModelMixin, ConfigMixin):
+class LatentDiT(ModelMixin, ConfigMixin, PeftAdapterMixin):
+    """PeftAdapterMixin: LoRA adapters (:mod:`latentaudio.adapters`) load, stack and scale."""
+
     @register_to_config
     def __init__(
         self,

@@ -61,7 +61,9 @@ class Task(Protocol):
     # Optional, for adversarial training: ``discriminator`` (an nn.Module, or None) and
     # ``discriminator_loss(discriminator, inputs) -> (loss, values)``, its turn after the
     # model's step on the same inputs. Optional too: ``validate(model) -> dict``, figures logged
-    # at every checkpoint (the EMA weights are swapped in while it runs).
+    # at every checkpoint (the EMA weights are swapped in while it runs). And
+    # ``export(model, folder)``: how the EMA weights are written (default: the whole model as
+    # a diffusers folder; a LoRA run writes its adapter only).
 
 
 class _Counter:
@@ -98,7 +100,9 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
     set_seed(config.seed)
 
     model = task.model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+    # Frozen parameters (a LoRA run's base model) are left out of the optimiser and the EMA.
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate,
                                   weight_decay=config.weight_decay, betas=(0.8, 0.99))
     schedule = get_scheduler("cosine", optimizer, num_warmup_steps=config.warmup_steps,
                              num_training_steps=config.max_steps)
@@ -118,7 +122,11 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
         discriminator, d_optimizer, d_schedule = accelerator.prepare(
             discriminator, d_optimizer, d_schedule)
         task.discriminator = discriminator
-    ema = EMAModel(accelerator.unwrap_model(model).parameters(), decay=config.ema_decay)
+    def weights():
+        return [p for p in accelerator.unwrap_model(model).parameters() if p.requires_grad]
+
+    ema = EMAModel(weights(), decay=config.ema_decay)
+    export = getattr(task, "export", None)
     counter = _Counter()
     accelerator.register_for_checkpointing(ema, counter)
 
@@ -133,9 +141,9 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
         for old in sorted((out_dir / "checkpoints").glob("step-*"))[:-config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
         # The EMA weights so far, usable at once ('train export RUN') even if the run never ends.
-        export_ema(accelerator.unwrap_model(model), ema, out_dir / "ema")
+        export_ema(accelerator.unwrap_model(model), ema, out_dir / "ema", weights(), export)
         if hasattr(task, "validate") and accelerator.is_main_process:
-            figures = validate_ema(task, accelerator.unwrap_model(model), ema)
+            figures = validate_ema(task, accelerator.unwrap_model(model), ema, weights())
             if figures:
                 log.write(json.dumps({"step": counter.step, "validation": figures}) + "\n")
                 log.flush()
@@ -161,7 +169,7 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
                 if not math.isfinite(float(loss.detach())):
                     raise FloatingPointError(f"loss is {float(loss)} at step {counter.step}")
                 accelerator.backward(loss)
-                accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
+                accelerator.clip_grad_norm_(trainable, config.grad_clip)
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -174,7 +182,7 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
                     d_schedule.step()
                     d_optimizer.zero_grad(set_to_none=True)
                     values |= d_values
-                ema.step(accelerator.unwrap_model(model).parameters())
+                ema.step(weights())
                 counter.step += 1
                 bar.update()
                 if counter.step % config.log_every == 0:
@@ -197,29 +205,34 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
         log.close()
     if interrupted:
         raise KeyboardInterrupt(f"stopped at step {counter.step}")
-    return export_ema(accelerator.unwrap_model(model), ema, out_dir / "final")
+    return export_ema(accelerator.unwrap_model(model), ema, out_dir / "final", weights(), export)
 
 
 @torch.no_grad()
-def validate_ema(task: Task, model: ModelMixin, ema: EMAModel) -> dict:
+def validate_ema(task: Task, model: ModelMixin, ema: EMAModel, weights: list) -> dict:
     """``task.validate`` on the EMA weights, the ones that get exported."""
-    ema.store(model.parameters())
-    ema.copy_to(model.parameters())
+    ema.store(weights)
+    ema.copy_to(weights)
     was_training = model.training
     try:
         model.eval()
         return {k: round(float(v), 5) for k, v in task.validate(model).items()}
     finally:
         model.train(was_training)
-        ema.restore(model.parameters())
+        ema.restore(weights)
 
 
-def export_ema(model: ModelMixin, ema: EMAModel, folder: Path) -> Path:
-    """Save the EMA weights of ``model`` as a diffusers-format folder."""
-    ema.store(model.parameters())
-    ema.copy_to(model.parameters())
+def export_ema(model: ModelMixin, ema: EMAModel, folder: Path, weights: list,
+               export=None) -> Path:
+    """Save the EMA of ``weights`` (the trained ones) in ``model``: as a diffusers-format
+    folder, or by ``export(model, folder)``."""
+    ema.store(weights)
+    ema.copy_to(weights)
     try:
-        model.save_pretrained(folder, safe_serialization=True)
+        if export is not None:
+            export(model, folder)
+        else:
+            model.save_pretrained(folder, safe_serialization=True)
     finally:
-        ema.restore(model.parameters())
+        ema.restore(weights)
     return folder

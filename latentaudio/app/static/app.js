@@ -48,11 +48,14 @@ function request() {
                    format: $("format").value };
   if ($("negative").value.trim()) common.negative = $("negative").value.trim();
   if (number("seed") !== null) common.seed = number("seed");
+  if ($("lora").value) common.lora = [`${$("lora").value}:${$("lora-strength").value || 1}`];
   const op = state.op;
   if (op === "generate") return { json: { ...common, seconds: number("seconds") } };
   if (op === "loop") return { json: { ...common, bpm: number("bpm"), bars: number("bars") } };
   const form = new FormData();
-  for (const [name, value] of Object.entries(common)) form.append(name, value);
+  for (const [name, value] of Object.entries(common)) {
+    for (const item of Array.isArray(value) ? value : [value]) form.append(name, item);
+  }
   if (op === "inpaint") { form.append("start", $("start").value); form.append("end", $("end").value); }
   if (op === "vary") form.append("strength", $("strength").value);
   if (op === "extend") form.append("seconds", $("extend-seconds").value);
@@ -246,6 +249,24 @@ async function refreshHistory() {
   }));
 }
 
+async function loadAdapters() {
+  // The server's --lora-dir adapters; the chooser stays hidden when there are none.
+  try {
+    const { adapters } = await api("/v1/adapters");
+    const select = $("lora");
+    for (const adapter of adapters) {
+      const option = document.createElement("option");
+      option.value = adapter.name;
+      option.textContent = adapter.captions.length
+        ? `${adapter.name} (${adapter.captions[0]})` : adapter.name;
+      select.append(option);
+    }
+    $("lora-box").hidden = $("lora-strength-box").hidden = adapters.length === 0;
+  } catch (error) {
+    $("lora-box").hidden = $("lora-strength-box").hidden = true;
+  }
+}
+
 async function health() {
   try {
     const info = await api("/v1/health");
@@ -276,6 +297,7 @@ window.addEventListener("DOMContentLoaded", () => {
   });
   pickRegion();
   selectTab("generate");
+  loadAdapters();
   health();
   refreshHistory();
   setInterval(health, 5000);
