@@ -57,9 +57,23 @@ def trained(generator, tmp_path_factory):
     code = cli.main(["train", "lora", "--data", str(data), "--out", str(out), "--checkpoint",
                      str(generator), "--steps", "80", "--rank", "4", "--lr", "3e-3",
                      "--seconds", "1.0", "--caption", "a bright pluck", "--precision", "no",
-                     "-q"])
+                     "--prior", "0", "-q"])
     assert code == 0
     return out, data
+
+
+def test_prior_preservation_mixes_in_base_model_examples(generator, trained, tmp_path):
+    """With --prior N the base model's latents for N everyday prompts are trained on too."""
+    from latentaudio.train.lora import PRIOR_PROMPTS
+
+    _, data = trained
+    out = tmp_path / "with-prior"
+    code = cli.main(["train", "lora", "--data", str(data), "--out", str(out), "--checkpoint",
+                     str(generator), "--steps", "4", "--rank", "2", "--seconds", "1.0",
+                     "--prior", "3", "--precision", "no", "-q"])
+    assert code == 0
+    about = json.loads((out / "adapter.json").read_text())
+    assert about["prior_examples"] == 3 and len(PRIOR_PROMPTS) >= 30
 
 
 def pipeline(generator):

@@ -196,6 +196,9 @@ def _lora_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--caption", default=None,
                         help="caption for clips that have none of their own (default: the "
                         "file name)")
+    parser.add_argument("--prior", type=int, default=32, metavar="N",
+                        help="base-model examples of N everyday prompts mixed into training, so "
+                        "the adapter leaves other prompts alone (default: %(default)s; 0: none)")
     parser.add_argument("--precision", choices=["auto", "bf16", "no"], default="auto",
                         help="auto: bf16 where this machine runs it faster (default)")
     parser.add_argument("--checkpoint-minutes", type=positive_float, default=2.0,
