@@ -79,6 +79,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--targets", default="all")
+    parser.add_argument("--prior", type=int, default=32)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lora-bench"))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -86,11 +88,12 @@ def main() -> None:
     train_dir, held_dir = args.work / "train", args.work / "held-back"
     render_family(train_dir, 20, seed=1)
     held = render_family(held_dir, 20, seed=2)
-    adapter = args.work / "steel-drums-lora"
+    adapter = args.work / f"steel-drums-lora-{args.targets}-prior{args.prior}"
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "latentaudio", "train", "lora", "--data",
                     str(train_dir), "--out", str(adapter), "--steps", str(args.steps),
-                    "--rank", str(args.rank), "-q"], check=True)
+                    "--rank", str(args.rank), "--targets", args.targets, "--prior",
+                    str(args.prior), "-q"], check=True)
     train_seconds = time.perf_counter() - began
     size_mb = (adapter / "pytorch_lora_weights.safetensors").stat().st_size / 1e6
 
@@ -127,7 +130,8 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
-            "steps": args.steps, "rank": args.rank, "adapter_mb": size_mb,
+            "steps": args.steps, "rank": args.rank, "targets": args.targets,
+            "prior": args.prior, "adapter_mb": size_mb,
             "train_minutes": train_seconds / 60, "machine": platform.processor(),
             "results": results}, indent=2) + "\n")
 

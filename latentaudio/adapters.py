@@ -24,8 +24,15 @@ from latentaudio.errors import LatentAudioError
 
 WEIGHTS = "pytorch_lora_weights.safetensors"  # diffusers' LoRA file name
 ABOUT = "adapter.json"
-# The DiT's linear layers an adapter trains: attention (self and cross) and the MLP.
-TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2"]
+# The DiT's linear layers an adapter may train, by name: module-name patterns (regex, inside
+# each transformer block). "all": attention (self and cross) and the MLP. "cross": the
+# cross-attention's key and value projections only, where the words meet the audio (Custom
+# Diffusion, Kumari et al. 2023, which changes a text-to-image model least elsewhere).
+TARGETS = {
+    "all": r"(attn1\.|attn2\.)?(to_q|to_k|to_v|to_out\.0|ff\.net\.0\.proj|ff\.net\.2)",
+    "cross": r"attn2\.(to_k|to_v)",
+}
+DEFAULT_TARGETS = "all"
 DEFAULT_RANK = 16
 MAX_ADAPTERS = 4  # stacked on one request
 
@@ -81,21 +88,23 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def lora_config(rank: int = DEFAULT_RANK):
+def lora_config(rank: int = DEFAULT_RANK, targets: str = DEFAULT_TARGETS):
     """peft's LoraConfig for the DiT's blocks; alpha = rank (scale 1 at strength 1). The
     regex (peft full-matches it) keeps to the transformer blocks: not the embedders, not the
     projections in and out."""
     from peft import LoraConfig
 
-    names = "|".join(t.replace(".", r"\.") for t in TARGETS)
+    if targets not in TARGETS:
+        raise LatentAudioError(f"unknown LoRA targets {targets!r}: use {' or '.join(TARGETS)}")
     return LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True,
-                      target_modules=rf"dit\.transformer_blocks\.\d+\.(attn1\.|attn2\.)?({names})")
+                      target_modules=rf"dit\.transformer_blocks\.\d+\.{TARGETS[targets]}")
 
 
-def add_trainable(denoiser, rank: int = DEFAULT_RANK, name: str = "default") -> list:
+def add_trainable(denoiser, rank: int = DEFAULT_RANK, name: str = "default",
+                  targets: str = DEFAULT_TARGETS) -> list:
     """Add a fresh adapter (its B matrices are zero, so the model is unchanged) and freeze
     everything else; returns the trainable parameters."""
-    denoiser.add_adapter(lora_config(rank), adapter_name=name)
+    denoiser.add_adapter(lora_config(rank, targets), adapter_name=name)
     trainable = []
     for parameter_name, parameter in denoiser.named_parameters():
         parameter.requires_grad_("lora_" in parameter_name)

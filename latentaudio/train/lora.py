@@ -40,6 +40,7 @@ class LoraOptions:
     lr: float = 1e-3
     caption: str | None = None  # for clips with no caption of their own
     prior: int = 32  # base-model examples of everyday prompts mixed in (0: none)
+    targets: str = "all"  # latentaudio.adapters.TARGETS
     precision: str = "auto"
     checkpoint_minutes: float = 2.0
     seed: int = 0
@@ -163,11 +164,12 @@ def run_lora(options: LoraOptions) -> Path:
         raise LatentAudioError(f"{len(clips)} usable clip(s) in {', '.join(map(str, options.data))}"
                                f": an adapter needs at least {MIN_CLIPS} (wav, flac, ogg, mp3)")
     denoiser = LatentDiT.from_pretrained(folder / "denoiser", dtype=torch.float32)
-    trainable = add_trainable(denoiser, options.rank)
+    trainable = add_trainable(denoiser, options.rank, targets=options.targets)
     count = sum(p.numel() for p in trainable)
     print(f"LoRA rank {options.rank}: {count / 1e6:.2f} M trainable parameters "
           f"({count * 4 / 1e6:.1f} MB saved)")
-    about = {"base_model": model_identity(folder), "rank": options.rank, "steps": options.steps,
+    about = {"base_model": model_identity(folder), "rank": options.rank,
+             "targets": options.targets, "steps": options.steps,
              "clips": len(clips), "seconds": round(sum(c.seconds for c in clips), 1),
              "captions": sorted({c.caption for c in clips})[:20], "learning_rate": options.lr,
              "data": [str(p) for p in options.data]}
