@@ -113,8 +113,17 @@ def main() -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     pack = Pack(args.pack, device)
     valid = Pack(args.pack, device, "valid")
-    if args.init is not None:
-        model = LatentDiT.from_pretrained(args.init, dtype=torch.float32)
+    if args.init is not None:  # its architecture, with the frame-level music grid added
+        from safetensors.torch import load_file
+
+        config = {k: v for k, v in json.loads((args.init / "config.json").read_text()).items()
+                  if not k.startswith("_")}
+        model = LatentDiT(**config | {"music_grid": True, "frame_rate": pack.frame_rate})
+        state = {k: v.float() for f in sorted(args.init.glob("*.safetensors"))
+                 for k, v in load_file(str(f)).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or any(not name.startswith("music.") for name in missing):
+            raise SystemExit(f"--init {args.init} does not fit: {missing} {unexpected}")
     else:
         model = LatentDiT(**json.loads(args.config.read_text()) | {"frame_rate": pack.frame_rate})
     model.to(device).train()
