@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--rank", type=int, default=16)
-    parser.add_argument("--targets", default="all")
+    parser.add_argument("--targets", default="cross")
     parser.add_argument("--prior", type=int, default=32)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lora-bench"))
     parser.add_argument("--json", type=Path, default=None)

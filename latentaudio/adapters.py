@@ -32,7 +32,7 @@ TARGETS = {
     "all": r"(attn1\.|attn2\.)?(to_q|to_k|to_v|to_out\.0|ff\.net\.0\.proj|ff\.net\.2)",
     "cross": r"attn2\.(to_k|to_v)",
 }
-DEFAULT_TARGETS = "all"
+DEFAULT_TARGETS = "cross"
 DEFAULT_RANK = 16
 MAX_ADAPTERS = 4  # stacked on one request
 

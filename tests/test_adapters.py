@@ -57,7 +57,7 @@ def trained(generator, tmp_path_factory):
     code = cli.main(["train", "lora", "--data", str(data), "--out", str(out), "--checkpoint",
                      str(generator), "--steps", "80", "--rank", "4", "--lr", "3e-3",
                      "--seconds", "1.0", "--caption", "a bright pluck", "--precision", "no",
-                     "--prior", "0", "-q"])
+                     "--prior", "0", "--targets", "all", "-q"])
     assert code == 0
     return out, data
 
@@ -74,6 +74,12 @@ def test_prior_preservation_mixes_in_base_model_examples(generator, trained, tmp
     assert code == 0
     about = json.loads((out / "adapter.json").read_text())
     assert about["prior_examples"] == 3 and len(PRIOR_PROMPTS) >= 30
+    # The default targets: the cross-attention's key and value projections only.
+    from safetensors.torch import load_file
+
+    names = load_file(out / "pytorch_lora_weights.safetensors")
+    assert about["targets"] == "cross" and names
+    assert all(".attn2.to_k." in k or ".attn2.to_v." in k for k in names)
 
 
 def pipeline(generator):

@@ -40,7 +40,7 @@ class LoraOptions:
     lr: float = 1e-3
     caption: str | None = None  # for clips with no caption of their own
     prior: int = 32  # base-model examples of everyday prompts mixed in (0: none)
-    targets: str = "all"  # latentaudio.adapters.TARGETS
+    targets: str = "cross"  # latentaudio.adapters.TARGETS
     precision: str = "auto"
     checkpoint_minutes: float = 2.0
     seed: int = 0
