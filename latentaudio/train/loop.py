@@ -100,8 +100,16 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
     set_seed(config.seed)
 
     model = task.model
-    # Frozen parameters (a LoRA run's base model) are left out of the optimiser and the EMA.
-    trainable = [p for p in model.parameters() if p.requires_grad]
+    # A task with ``frozen_base`` (a LoRA run) optimises and averages only the parameters that
+    # need gradients. Others keep every parameter, as runs always have (a fixed buffer-like
+    # parameter, such as the DiT's Fourier time features, stays in the optimiser's group, so
+    # earlier checkpoints resume).
+    frozen_base = getattr(task, "frozen_base", False)
+
+    def select(parameters):
+        return [p for p in parameters if p.requires_grad or not frozen_base]
+
+    trainable = select(model.parameters())
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate,
                                   weight_decay=config.weight_decay, betas=(0.8, 0.99))
     schedule = get_scheduler("cosine", optimizer, num_warmup_steps=config.warmup_steps,
@@ -123,7 +131,7 @@ def train(task: Task, dataset: Dataset, config: TrainConfig, *, progress: bool =
             discriminator, d_optimizer, d_schedule)
         task.discriminator = discriminator
     def weights():
-        return [p for p in accelerator.unwrap_model(model).parameters() if p.requires_grad]
+        return select(accelerator.unwrap_model(model).parameters())
 
     ema = EMAModel(weights(), decay=config.ema_decay)
     export = getattr(task, "export", None)

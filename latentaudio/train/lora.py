@@ -56,6 +56,8 @@ class LoraOptions:
 class AdapterTask:
     """The diffusion task on the frozen denoiser, writing the adapter as its export."""
 
+    frozen_base = True  # the loop trains and averages the adapter's parameters only
+
     def __init__(self, task, about: dict) -> None:
         self._task = task
         self.model = task.model

@@ -152,3 +152,24 @@ def test_calibrated_latents_have_unit_variance(tones):
     latents = torch.cat([codec.encode(torch.from_numpy(load_audio(c.resolve(root)))[None])
                          for c in clips], dim=-1)
     assert float(latents.std()) == pytest.approx(1.0, rel=0.05)
+
+
+def test_fixed_parameters_stay_in_the_optimiser_so_older_runs_resume(tones, tmp_path):
+    """The DiT has a parameter that never trains (its Fourier time features). A full run keeps
+    it in the optimiser's group and the EMA, as runs always have, so their checkpoints resume;
+    only a ``frozen_base`` task (LoRA) leaves frozen parameters out."""
+    clips, root = tones
+    data = ClipDataset(clips, root, seconds=0.3)
+    config = TrainConfig(tmp_path / "run", max_steps=2, batch_size=2, warmup_steps=1)
+    task = _vae_task()
+    fixed = next(task.model.parameters())
+    fixed.requires_grad_(False)
+    train(task, data, config, progress=False)
+    state = torch.load(latest_checkpoint(tmp_path / "run") / "optimizer.bin",
+                       weights_only=False)
+    assert len(state["param_groups"][0]["params"]) == len(list(task.model.parameters()))
+    resumed = _vae_task()
+    next(resumed.model.parameters()).requires_grad_(False)
+    train(resumed, data, TrainConfig(tmp_path / "run", max_steps=3, batch_size=2,
+                                     warmup_steps=1), progress=False)
+    assert latest_checkpoint(tmp_path / "run").name == "step-00000003"
