@@ -18,6 +18,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from latentaudio.errors import LatentAudioError
@@ -71,7 +72,7 @@ class AdapterSpec:
         """The adapter's name inside the model: its folder name and a hash of its weights."""
         return f"{self.path.name or 'adapter'}-{self.digest[:8]}".replace(".", "_")
 
-    @property
+    @cached_property  # read once: name and record both use it
     def digest(self) -> str:
         return file_digest(self.path / WEIGHTS)
 

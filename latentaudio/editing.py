@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from latentaudio.conditioning.prompt import PromptSpec, resolve_prompt
-from latentaudio.diffusion.flow import in_dtype, initial_noise, integration_dtype, sample
+from latentaudio.diffusion.flow import for_sampling, initial_noise, sample
 from latentaudio.errors import LatentAudioError
 from latentaudio.limits import check_prompt
 from latentaudio.postprocess import (
@@ -161,8 +161,7 @@ class Editor:
         return initial_noise((1, channels, frames), [torch.Generator().manual_seed(seed)])
 
     def _denoise(self, noise, condition, negative, steps, guidance, progress, **hooks):
-        model, dtype = self.pipe.denoiser, integration_dtype(self.pipe.denoiser.dtype)
-        denoise = model if dtype == model.dtype else in_dtype(model, model.dtype)
+        denoise, dtype = for_sampling(self.pipe.denoiser)
         for name in ("start_latents", "known"):
             if hooks.get(name) is not None:
                 hooks[name] = hooks[name].to(dtype)

@@ -42,7 +42,7 @@ from latentaudio.conditioning.text import check_tokenizer, encode_texts
 from latentaudio.denoisers import DENOISERS  # noqa: F401  (diffusers loads only imported classes)
 from latentaudio.diffusion.flow import (
     SCHEDULERS,
-    in_dtype,
+    for_sampling,
     initial_noise,
     integration_dtype,
     sample,
@@ -454,9 +454,8 @@ class LatentAudioPipeline(OwnLoader, TransformerLoraLoader, DiffusionPipeline):
         # 5. The initial noise for just the requested duration, drawn where the generators
         #    live, then placed on the execution device in the denoiser's dtype (fp32 under a
         #    16-bit denoiser, which then runs with its inputs cast down).
-        device, dtype = self._execution_device, integration_dtype(self.denoiser.dtype)
-        denoiser = (self.denoiser if dtype == self.denoiser.dtype
-                    else in_dtype(self.denoiser, self.denoiser.dtype))
+        denoiser, dtype = for_sampling(self.denoiser)
+        device = self._execution_device
         if start is None:
             start = initial_noise((len(condition), self.vae.config.latent_channels, frames),
                                   generators).to(device, dtype)

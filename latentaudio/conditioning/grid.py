@@ -54,15 +54,24 @@ def beat_grid(bpm: torch.Tensor, seconds_start: torch.Tensor, frames: int,
     return torch.stack(channels, dim=1) * known[:, None, None]
 
 
-def key_template(key: torch.Tensor, frames: int) -> torch.Tensor:
-    """``(B,)`` key indices (0-11 major, 12-23 minor, 24 unknown) -> ``(B, 24, frames)``."""
-    rows = torch.zeros(KEY_CLASSES + 1, KEY_CHANNELS, device=key.device)
+def _key_rows() -> torch.Tensor:
+    """``(25, 24)``: each key index's scale pitch classes and tonic one-hot; row 24 (unknown)
+    all zero. Built once, at import (it is read at every denoiser call)."""
+    rows = torch.zeros(KEY_CLASSES + 1, KEY_CHANNELS)
     for index in range(KEY_CLASSES):
         tonic, mode = index % 12, "minor" if index >= 12 else "major"
         for step in SCALES[mode]:
             rows[index, (tonic + step) % 12] = 1.0
         rows[index, 12 + tonic] = 1.0
-    template = rows[key.long()]
+    return rows
+
+
+KEY_ROWS = _key_rows()
+
+
+def key_template(key: torch.Tensor, frames: int) -> torch.Tensor:
+    """``(B,)`` key indices (0-11 major, 12-23 minor, 24 unknown) -> ``(B, 24, frames)``."""
+    template = KEY_ROWS.to(key.device)[key.long()]
     return template[:, :, None].expand(-1, -1, frames)
 
 

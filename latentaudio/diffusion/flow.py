@@ -64,19 +64,24 @@ def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator],
                         for g in generators])
 
 
-def in_dtype(denoise: Denoise, dtype: torch.dtype) -> Denoise:
-    """``denoise`` whose weights are in a reduced precision (bf16, fp16), for a sampler that
-    integrates in fp32: inputs are cast down to ``dtype``, the output back to the latents'."""
-    def run(x: torch.Tensor, time: torch.Tensor, condition: Conditioning) -> torch.Tensor:
-        return denoise(x.to(dtype), time.to(dtype), condition).to(x.dtype)
-
-    return run
-
-
 def integration_dtype(model_dtype: torch.dtype) -> torch.dtype:
     """What a sampler's latents are kept in for a denoiser in ``model_dtype``: fp32 under a
     16-bit denoiser (12 solver steps in bf16 would round the latents at every step)."""
     return torch.float32 if model_dtype in (torch.bfloat16, torch.float16) else model_dtype
+
+
+def for_sampling(model) -> tuple[Denoise, torch.dtype]:
+    """``(denoise, dtype)``: ``model`` as a sampler runs it, and the dtype its latents are kept
+    in. Under a 16-bit model the latents stay fp32 and are cast down for each call (the output
+    cast back); otherwise the model itself, in its own dtype."""
+    dtype = integration_dtype(model.dtype)
+    if dtype == model.dtype:
+        return model, dtype
+
+    def run(x: torch.Tensor, time: torch.Tensor, condition: Conditioning) -> torch.Tensor:
+        return model(x.to(model.dtype), time.to(model.dtype), condition).to(x.dtype)
+
+    return run, dtype
 
 
 @torch.no_grad()
