@@ -14,6 +14,7 @@ from latentaudio.errors import LatentAudioError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 LYRIC_IDS = 192  # the lyric track of a 10 s crop: about 40 words of 4 phonemes, and markers
+HELD_OUT_CLIPS = 64  # valid-split clips in a denoiser run's held-out loss
 
 
 @dataclass
@@ -158,8 +159,14 @@ def run(options: RunOptions, kind: str) -> Path:
         features, gain = latent_cache(options.codec, options.out / "latents-cache"), None
         if config.get("music_grid"):  # the beat grid runs at the codec's latent frame rate
             config["frame_rate"] = features.frames_per_second
+        # The held-out loss curve: fixed crops from the start of up to 64 valid clips, taken
+        # evenly through the manifest so that every source has its share.
+        valid = [clip for clip in clips if clip.split == "valid"]
+        valid = valid[::max(1, len(valid) // HELD_OUT_CLIPS)][:HELD_OUT_CLIPS]
+        held_out = ClipDataset(valid, root, seconds=options.seconds, random_crop=False,
+                               features=features) if valid else None
         task = DiffusionTask(DENOISERS[kind](**config), build_text_encoder(options.text_encoder),
-                             seed=options.seed)
+                             seed=options.seed, held_out=held_out)
         if config.get("melody_bins"):
             samples_per_frame = round(mel.config.sample_rate / features.frames_per_second)
             extras["melody"] = melody_cache(samples_per_frame, options.out / "features-cache")

@@ -13,7 +13,7 @@ from torch import nn
 from latentaudio.conditioning.condition import Conditioning
 from latentaudio.conditioning.embedders import GlobalInputs, key_index
 from latentaudio.conditioning.prompt import parse_prompt
-from latentaudio.diffusion.flow import flow_loss
+from latentaudio.diffusion.flow import flow_errors, flow_loss
 from latentaudio.mel import MelSpectrogram
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
@@ -166,8 +166,9 @@ class DiffusionTask:
 
     def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0,
                  reference_rate: float = 0.5, style_only: float = 0.3,
-                 music_dropout: float = 0.1) -> None:
+                 music_dropout: float = 0.1, held_out=None) -> None:
         self.model = model
+        self.held_out = held_out  # a dataset of fixed held-out crops for validate(), or None
         self.text_encoder = text_encoder
         self.dropout = dropout
         self.music_dropout = music_dropout
@@ -207,6 +208,29 @@ class DiffusionTask:
         loss = flow_loss(denoise, inputs["latents"], inputs["condition"], mask,
                          generator=self.generator)
         return loss, {"loss": loss.detach()}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, draws: int = 2, batch_size: int = 16) -> dict:
+        """The held-out loss: the flow loss on fixed crops of held-out clips, with every label
+        given (text, timing, tempo, key; no reference inputs, as a text prompt has none), the
+        same noise and flow times at every checkpoint, so the curve compares across steps."""
+        if self.held_out is None or len(self.held_out) == 0:
+            return {}
+        from torch.utils.data import DataLoader
+
+        generator = torch.Generator().manual_seed(1234)
+        errors = counts = 0.0
+        for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
+            condition = caption_condition(batch, self.text_encoder)
+            mask = batch["mask"]
+            latents = batch["features"].float()
+            for _ in range(draws):
+                error, count, _ = flow_errors(
+                    lambda x, time, c: model(x, time, c, latent_mask=mask), latents, condition,
+                    mask, generator)
+                errors += float(error.sum())
+                counts += float(count.sum())
+        return {"held_out_loss": errors / max(counts, 1.0)}
 
 
 class CoarseTask:

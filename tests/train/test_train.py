@@ -173,3 +173,36 @@ def test_fixed_parameters_stay_in_the_optimiser_so_older_runs_resume(tones, tmp_
     train(resumed, data, TrainConfig(tmp_path / "run", max_steps=3, batch_size=2,
                                      warmup_steps=1), progress=False)
     assert latest_checkpoint(tmp_path / "run").name == "step-00000003"
+
+
+def _held_out_items(count=4, frames=12):
+    generator = torch.Generator().manual_seed(3)
+    return [{"features": torch.randn(8, frames, generator=generator),
+             "mask": torch.arange(frames) < frames - i, "caption": f"a tone, {100 + i} bpm",
+             "seconds_start": 0.0, "seconds_total": 2.0, "bpm": float(100 + i), "key": "A minor"}
+            for i in range(count)]
+
+
+def test_denoiser_runs_log_a_held_out_loss_that_compares_across_checkpoints(tmp_path):
+    """The held-out loss uses the same noise and flow times every time, so two calls on the
+    same weights agree exactly, and the loop logs it at each checkpoint."""
+    from latentaudio.conditioning.text import build_text_encoder
+    from latentaudio.denoisers import LatentDiT
+    from latentaudio.train.tasks import DiffusionTask
+
+    torch.manual_seed(0)
+    model = LatentDiT(latent_channels=8, layers=1, heads=2, key_value_heads=1, head_dim=8,
+                      text_dim=16, cross_attention_dim=16, global_dim=16, time_dim=16,
+                      music_grid=True, frame_rate=6.0)
+    items = _held_out_items()
+    task = DiffusionTask(model, build_text_encoder("tiny"), held_out=items)
+    first = task.validate(model.eval())
+    assert first == task.validate(model) and 0 < first["held_out_loss"] < 10
+    config = TrainConfig(tmp_path / "run", max_steps=3, batch_size=2, warmup_steps=1,
+                         mixed_precision="no")
+    train(task, items, config, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text()
+               .splitlines()]
+    logged = [r["validation"]["held_out_loss"] for r in records if "validation" in r]
+    assert logged and logged[-1] != first["held_out_loss"]  # the trained weights, measured
+    assert DiffusionTask(model, build_text_encoder("tiny")).validate(model) == {}
