@@ -4,6 +4,7 @@ the denoiser (rectified flow on latents)."""
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import auraloss
 import numpy as np
@@ -226,8 +227,7 @@ class DiffusionTask:
             latents = batch["features"].float()
             for _ in range(draws):
                 error, count, _ = flow_errors(
-                    lambda x, time, c: model(x, time, c, latent_mask=mask), latents, condition,
-                    mask, generator)
+                    partial(model, latent_mask=mask), latents, condition, mask, generator)
                 errors += float(error.sum())
                 counts += float(count.sum())
         return {"held_out_loss": errors / max(counts, 1.0)}
