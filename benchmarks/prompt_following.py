@@ -15,6 +15,10 @@ row number, the clip's duration capped at 10 s) and scores the output three ways
 - **tempo** (music with a labelled bpm): MIREX acc1 (within 4%) and acc2 (octave errors allowed)
   of librosa's estimate, for the generated and the real clips.
 - **key** (music with a labelled key): Krumhansl-Schmuckler, exact and MIREX-weighted.
+- **FAD** (aisfx and CLAP audio) of the generated clips against the shipped test-split statistics
+  (``checkpoints/fad-reference``), beside the same figure for as many *valid*-split real clips
+  chosen the same way (per class, the same count): the real-vs-real level at this set size,
+  which #21's target (at most 1.5x) is measured against.
 """
 
 from __future__ import annotations
@@ -57,7 +61,6 @@ def main() -> None:
     from tqdm import tqdm
 
     from latentaudio.audio import SAMPLE_RATE, load_audio
-    from latentaudio.conditioning.aisfx import AisfxEmbedder
     from latentaudio.data.sources import load_clips
     from latentaudio.errors import SilentOutputError
     from latentaudio.evaluation.music import estimate_key, estimate_tempo, key_score, tempo_accuracy
@@ -65,9 +68,9 @@ def main() -> None:
     from latentaudio.theory import Key
 
     clips, root, _ = load_clips(args.data)
-    by_class = defaultdict(lambda: {"train": [], "test": []})
+    by_class = defaultdict(lambda: {"train": [], "test": [], "valid": []})
     for clip in clips:
-        if clip.split in ("train", "test") and clip.category not in ("", "misc", "music"):
+        if clip.split in ("train", "test", "valid") and clip.category not in ("", "misc", "music"):
             by_class[clip.category][clip.split].append(clip)
     classes = sorted(c for c, s in by_class.items() if len(s["train"]) >= MIN_TRAIN and s["test"])
     if args.categories:
@@ -75,7 +78,12 @@ def main() -> None:
         if unknown := wanted - set(classes):
             parser.error(f"not eligible categories: {sorted(unknown)}; eligible: {classes}")
         classes = [c for c in classes if c in wanted]
-    embedder = AisfxEmbedder()
+    from latentaudio.evaluation.clap import DEFAULT_CLAP, LatentAudioClap
+    from latentaudio.evaluation.fad import frechet_distance, gaussian, load_statistics
+    from latentaudio.evaluation.report import Scorer
+
+    scorer = Scorer(clap=LatentAudioClap.from_pretrained(DEFAULT_CLAP))
+    embedder = scorer.aisfx
 
     centroids = []
     for name in tqdm(classes, desc="class centroids"):
@@ -86,8 +94,14 @@ def main() -> None:
         centroids.append(mean / np.linalg.norm(mean))
     centroids = np.stack(centroids)
 
-    def classify(audio: np.ndarray) -> str:
-        return classes[int(np.argmax(centroids @ embedder.embed(audio)))]
+    embeddings: dict[str, dict[str, list]] = {"generated": {}, "valid": {}}
+
+    def classify(audio: np.ndarray, keep: str | None = None) -> str:
+        vectors = scorer.embed(audio)
+        if keep:
+            for name, vector in vectors.items():
+                embeddings[keep].setdefault(name, []).append(vector)
+        return classes[int(np.argmax(centroids @ vectors["aisfx"]))]
 
     pipe, folder = load_pipeline(args.checkpoint)
     from latentaudio.adapters import apply_adapters, resolve
@@ -109,7 +123,8 @@ def main() -> None:
         generated = out.audios[0]
         real = load_audio(clip.resolve(root), duration_seconds=seconds)
         row = {"caption": clip.caption, "category": clip.category, "kind": clip.kind,
-               "generated_class": classify(generated), "real_class": classify(real)}
+               "generated_class": classify(generated, "generated"),
+               "real_class": classify(real)}
         if clip.bpm:
             for which, audio in (("generated", generated), ("real", real)):
                 estimate = estimate_tempo(audio, SAMPLE_RATE)
@@ -125,6 +140,19 @@ def main() -> None:
                 row[f"{which}_key_mirex"] = key_score(estimate, target)
         rows.append(row)
     elapsed = time.perf_counter() - started
+    # Real-vs-real at this set size: valid-split clips, per class as the prompts were chosen.
+    for clip in [clip for name in classes for clip in by_class[name]["valid"][: args.per_class]]:
+        seconds = float(np.clip(clip.seconds, 2.0, 10.0))
+        classify(load_audio(clip.resolve(root), duration_seconds=seconds), "valid")
+    reference, about = load_statistics()
+    fads = {}
+    for name, (mean_ref, cov_ref) in reference.items():
+        for which, sets in embeddings.items():
+            if len(sets.get(name, [])) >= 2:
+                fads[f"fad_{name}_{which}"] = frechet_distance(
+                    *gaussian(np.stack(sets[name])), mean_ref, cov_ref)
+        if f"fad_{name}_valid" in fads:
+            fads[f"fad_{name}_ratio"] = fads[f"fad_{name}_generated"] / fads[f"fad_{name}_valid"]
 
     def mean(values) -> float:
         values = [float(v) for v in values]
@@ -150,6 +178,8 @@ def main() -> None:
             summary[f"{which}_{metric}"] = mean(r[f"{which}_{metric}"] for r in rows
                                                 if f"{which}_{metric}" in r)
     summary["seconds_per_prompt"] = elapsed / max(1, len(rows))
+    summary |= fads | {"fad_reference": about.get("corpus"),
+                       "valid_clips": len(embeddings["valid"].get("aisfx", []))}
 
     print(f"{len(rows)} prompts over {len(classes)} classes (chance {1 / len(classes):.3f}); "
           f"model {folder}, decoder {pipe.codec.check_decoder(args.decoder)}")
@@ -164,6 +194,12 @@ def main() -> None:
     for metric in ("tempo_acc1", "tempo_acc2", "key_exact", "key_mirex"):
         print(f"{metric:28}{summary[f'generated_{metric}']:>10.3f}"
               f"{summary[f'real_{metric}']:>8.3f}")
+    for name in reference:
+        if f"fad_{name}_ratio" in fads:
+            print(f"FAD {name:22}{fads[f'fad_{name}_generated']:>10.3f}"
+                  f"{fads[f'fad_{name}_valid']:>8.3f}  (ratio {fads[f'fad_{name}_ratio']:.2f}; "
+                  f"real = {summary['valid_clips']} valid-split clips; against the "
+                  f"{about.get('corpus')} test statistics)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
