@@ -7,6 +7,13 @@ token (pooled caption, timing, bpm, key: :class:`~latentaudio.conditioning.embed
 GlobalEmbedder`, as the DiT uses) and the lyric track (phoneme and section-marker ids). Then a
 begin token, then the codes.
 
+With ``music_grid``, each position is also told the beat grid and key template
+(:mod:`latentaudio.conditioning.grid`, as the DiT is) of the frame it predicts: the begin token
+frame 0, code t frame t + 1, counted from the window's ``seconds_start`` in the piece, so the
+beat continues across a song's windows. The path is zero-initialised (an older model warm-started
+with it is unchanged until it trains), and it follows the tempo and key of the conditioning, so
+guidance's null branch has no grid.
+
 Shapes: codes ``(B, T)`` int64 in ``[0, codebook_size)``; logits ``(B, T, codebook_size)``.
 """
 
@@ -22,7 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from latentaudio.conditioning.condition import Conditioning
-from latentaudio.conditioning.embedders import GlobalEmbedder
+from latentaudio.conditioning.embedders import GlobalEmbedder, GlobalInputs
+from latentaudio.conditioning.grid import MUSIC_CHANNELS, music_frames
 
 
 @dataclass
@@ -37,6 +45,8 @@ class Cache:
 
     layers: list[LayerCache]
     mask: torch.Tensor | None = None  # (B, past) bool: which past positions may be attended
+    prefix: int = 0  # conditioning positions before the codes (begin token included)
+    globals: GlobalInputs | None = None  # the tempo, key and start the music grid is built from
 
     @property
     def length(self) -> int:
@@ -109,8 +119,12 @@ class CoarseLM(ModelMixin, ConfigMixin):
         text_dim: int = 384,  # MiniLM
         lyric_vocabulary: int = 128,  # phoneme and section-marker ids (latentaudio.tokens.lyrics)
         max_seconds: float = 240.0,  # timing conditioning range
+        music_grid: bool = False,  # frame-level beat grid and key template (conditioning.grid)
+        frame_rate: float = 0.0,  # code frames per second, which the beat grid needs
     ) -> None:
         super().__init__()
+        if music_grid and frame_rate <= 0:
+            raise ValueError("the music grid needs the code frame rate (frame_rate > 0)")
         self.token_embedding = nn.Embedding(codebook_size + 1, width)  # + the begin token
         self.position_embedding = nn.Embedding(max_positions, width)
         self.text_projection = nn.Linear(text_dim, width)
@@ -122,6 +136,10 @@ class CoarseLM(ModelMixin, ConfigMixin):
         # here uses, stores no shared tensors.
         self.head = nn.Linear(width, codebook_size + 1, bias=False)
         self.apply(self._init_weights)
+        if music_grid:
+            self.music = nn.Sequential(nn.Linear(MUSIC_CHANNELS, width, bias=False), nn.SiLU(),
+                                       nn.Linear(width, width, bias=False))
+            nn.init.zeros_(self.music[-1].weight)  # adds nothing until trained
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -152,6 +170,13 @@ class CoarseLM(ModelMixin, ConfigMixin):
         mask = torch.cat([condition.text_mask.bool(), ones, inputs.lyrics > 0, ones], dim=1)
         return embeddings, mask
 
+    def _music(self, globals_: GlobalInputs, first: int, count: int,
+               dtype: torch.dtype) -> torch.Tensor:
+        """The grid term ``(B, count, width)`` for the positions predicting frames
+        ``first .. first + count - 1``."""
+        frames = music_frames(globals_, first + count, self.config.frame_rate)[:, :, first:]
+        return self.music(frames.transpose(1, 2).to(dtype))
+
     def forward(self, codes: torch.Tensor, inputs: LMInputs | None = None,
                 cache: Cache | None = None) -> torch.Tensor:
         """Logits for the token after each position of ``codes`` ``(B, T)``.
@@ -170,6 +195,16 @@ class CoarseLM(ModelMixin, ConfigMixin):
             prefix, prefix_mask = self.prefix(inputs)
             x = torch.cat([prefix, x], dim=1)
             keep = torch.cat([prefix_mask, keep], dim=1)
+            if cache is not None:
+                cache.prefix, cache.globals = prefix.shape[1], inputs.condition.globals
+        if self.config.music_grid:
+            if start == 0:  # the begin token predicts frame 0, code t frame t + 1
+                count = codes.shape[1] + 1
+                x = torch.cat([x[:, :-count], x[:, -count:] + self._music(
+                    inputs.condition.globals, 0, count, x.dtype)], dim=1)
+            else:
+                x = x + self._music(cache.globals, start - cache.prefix + 1, codes.shape[1],
+                                    x.dtype)
         past_mask = cache.mask if cache is not None and cache.mask is not None else keep[:, :0]
         key_mask = torch.cat([past_mask, keep], dim=1)  # (B, start + new)
         length = x.shape[1]

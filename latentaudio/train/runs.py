@@ -142,6 +142,8 @@ def run(options: RunOptions, kind: str) -> Path:
         if kind == "coarse":
             from latentaudio.conditioning.text import build_text_encoder
 
+            if config.get("music_grid"):  # the beat grid runs at the codes' frame rate
+                config["frame_rate"] = features.frames_per_second
             model = CoarseLM(**config | {"codebook_size": rvq.codebook_size})
             task = CoarseTask(model, build_text_encoder(options.text_encoder), seed=options.seed)
             lyric_ids = LYRIC_IDS

@@ -236,12 +236,15 @@ class DiffusionTask:
 class CoarseTask:
     """Next-token cross-entropy of the first-level codec tokens, conditioned on the caption,
     timing, tempo, key and (for songs) the lyric track, with 10% conditioning dropout for
-    classifier-free guidance."""
+    classifier-free guidance; a model with the music grid also loses its tempo and key apart
+    (``music_dropout`` each), as the DiT does."""
 
-    def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0) -> None:
+    def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0,
+                 music_dropout: float = 0.1) -> None:
         self.model = model
         self.text_encoder = text_encoder
         self.dropout = dropout
+        self.music_dropout = music_dropout if getattr(model.config, "music_grid", False) else 0.0
         self.generator = torch.Generator().manual_seed(seed)
 
     @torch.no_grad()
@@ -249,6 +252,10 @@ class CoarseTask:
         from latentaudio.tokens.lm import LMInputs
 
         condition = caption_condition(batch, self.text_encoder)
+        if self.music_dropout:  # tempo and key dropped apart, as the DiT's, with the grid
+            condition = condition.with_music(
+                tempo=torch.rand(len(condition), generator=self.generator) >= self.music_dropout,
+                key=torch.rand(len(condition), generator=self.generator) >= self.music_dropout)
         lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
         inputs = LMInputs(condition, lyrics)
         keep = torch.rand(len(condition), generator=self.generator) >= self.dropout

@@ -308,6 +308,8 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
         config = json.loads((tmp_path / stage / "final" / "config.json").read_text())
         assert config["_class_name"] == {"coarse": "CoarseLM", "fine": "FineModel"}[stage]
         assert config["codebook_size"] == 4
+        if stage == "coarse":  # the beat grid runs at the codes' frame rate
+            assert config["music_grid"] and config["frame_rate"] > 0
 
 
 @pytest.fixture(params=["dit", "unet"])

@@ -119,3 +119,46 @@ def test_fine_model_fills_every_level_in_windows_and_learns():
     unsure = untrained.fill_latents(coarse, codebooks, overlap=8)
     mean = (codebooks[0][coarse] + codebooks[1].mean(0) + codebooks[2].mean(0)).permute(0, 2, 1)
     assert float((unsure - mean).abs().max()) < 0.2
+
+
+def grid_model(seed=0):
+    """A tiny coarse model with the music grid, its zero-initialised last layer given weights."""
+    torch.manual_seed(seed)
+    model = CoarseLM(codebook_size=K, layers=2, heads=2, width=32, max_positions=128,
+                     text_dim=16, lyric_vocabulary=20, music_grid=True, frame_rate=10.0).eval()
+    torch.nn.init.normal_(model.music[-1].weight, std=0.5)
+    return model
+
+
+def test_music_grid_cached_steps_equal_the_full_forward_and_follow_the_tempo():
+    model, cond = grid_model(), inputs()
+    codes = torch.randint(0, K, (2, 9), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        full = model(codes, cond)
+        cache = model.new_cache()
+        first = model(codes[:, :4], cond, cache)
+        steps = [model(codes[:, i: i + 1], cache=cache) for i in range(4, 9)]
+        torch.testing.assert_close(first, full[:, :5], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(torch.cat(steps, 1), full[:, 5:], atol=1e-5, rtol=1e-4)
+        faster = inputs()
+        faster.condition.globals.bpm[:] = 137.0
+        assert not torch.allclose(model(codes, faster), full)  # the grid reads the tempo
+        unknown = LMInputs(cond.condition.with_music(tempo=False, key=False), cond.lyrics)
+        model.music[-1].weight.zero_()  # as trained from an older model: no change at all
+        plain = CoarseLM(codebook_size=K, layers=2, heads=2, width=32, max_positions=128,
+                         text_dim=16, lyric_vocabulary=20).eval()
+        plain.load_state_dict({k: v for k, v in model.state_dict().items()
+                               if not k.startswith("music.")})
+        torch.testing.assert_close(model(codes, cond), plain(codes, cond))
+        torch.testing.assert_close(model(codes, unknown), plain(codes, unknown))
+
+
+def test_music_grid_continues_across_windows():
+    """Code t of a window that starts 0.5 s into the piece sees the grid of frame t + 5 of a
+    window starting at 0 (10 frames a second): the beat never restarts."""
+    model, cond = grid_model(), inputs()
+    later = inputs()
+    later.condition.globals.seconds_start[:] = 0.5
+    with torch.no_grad():
+        torch.testing.assert_close(model._music(later.condition.globals, 0, 6, torch.float32),
+                                   model._music(cond.condition.globals, 5, 6, torch.float32))
