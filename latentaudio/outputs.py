@@ -23,6 +23,9 @@ class GenerationOutput(BaseOutput):
     seeds: list[int | None] | None = None  # the seed each clip was made from (after redraws)
     mastering: list[Any] | None = None  # MasteringReport per clip
     silent_redraws: list[int] | None = None  # how often each item was drawn again for silence
+    # Songs with lyrics, per item: which words each span was given to sing (start and end in
+    # seconds, section, words), in order.
+    lyrics_schedule: list[list[dict]] | None = None
 
     def to_tuple(self) -> tuple:
         """``(audios,)``: what ``return_dict=False`` returns, as diffusers' audio pipelines do."""

@@ -96,12 +96,21 @@ def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: f
                "top_k": args.top_k, "top_p": args.top_p, "lufs_target": args.lufs,
                "lufs_measured": round(report.loudness_after, 2),
                "loudness_case": report.loudness_case}
+    if result.lyrics_schedule:
+        details["lyrics_schedule"] = result.lyrics_schedule[0]
     written, _, _ = write_clip(args.out, result.audios[0], request.replace(operation=operation),
                                spec, details, model=model_identity(folder),
                                decoder=pipe.codec.check_decoder(args.decoder),
                                sample_rate=result.sample_rate, watermark=report.watermark,
                                audio_format=args.format)
     print(f"wrote {written} ({spec.seconds:g} s, seed {request.seed})")
+    if result.lyrics_schedule and not args.quiet:
+        print("lyrics as scheduled (also in the sidecar's lyrics_schedule):")
+        for entry in result.lyrics_schedule[0]:
+            sung = " ".join(entry["words"]) or "(instrumental)"
+            section = f"[{entry['section']}] " if entry["section"] else ""
+            print(f"  {entry['start']:6.1f}-{entry['end']:6.1f} s  {section}"
+                  f"{sung[:70] + '...' if len(sung) > 73 else sung}")
     return written
 
 

@@ -7,7 +7,8 @@ generator), ``tokens`` (the residual VQ), ``coarse`` (:class:`CoarseLM`), ``fine
 Long outputs are made window by window (``WINDOW_SECONDS``, the training crop) with the last
 ``CONTEXT_SECONDS`` of tokens as the next window's context and ``seconds_start`` moved along, so
 the model always works inside the lengths it was trained on. With lyrics, each window is given
-the section of the song it falls in (``plan_sections``).
+the section of the song it falls in (``plan_sections``), and the output's ``lyrics_schedule``
+says which words were given to which span of the song.
 """
 
 from __future__ import annotations
@@ -59,6 +60,16 @@ def plan_sections(lyrics: str, windows: int) -> list[str]:
 
 def _section_text(section) -> str:
     return f"[{section.name}]\n" + "\n".join(section.lines) if section.lines else ""
+
+
+def schedule_entry(text: str, start: float, end: float) -> dict:
+    """What one window was given to sing, for the lyrics report: the span of new audio it made
+    (seconds), its section (None: instrumental) and the words of that section, in order."""
+    sections = parse_sections(text) if text else []
+    lines = [line for section in sections for line in section.lines]
+    return {"start": round(start, 2), "end": round(end, 2),
+            "section": sections[0].name if sections else None,
+            "words": " ".join(lines).split()}
 
 
 class TokenPipeline(OwnLoader, DiffusionPipeline):
@@ -118,6 +129,7 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         caption = encode_specs(self.tokenizer, self.text_encoder, [spec])
         from tqdm import tqdm
 
+        schedule = []
         for index in tqdm(range(windows), desc="windows", disable=not progress):
             have = coarse.shape[1]
             keep = min(context, have)
@@ -131,6 +143,8 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
                              temperature=temperature, top_k=top_k, top_p=top_p,
                              generators=[generator], context=coarse[:, have - keep:])
             coarse = torch.cat([coarse, codes], dim=1)
+            schedule.append(schedule_entry(texts[index], have / rate,
+                                           min(coarse.shape[1], total) / rate))
 
         # 4. Fine levels (their expected codewords), then decode.
         latents = self.fine.fill_latents(coarse[:, :total], self.tokens.codebooks)
@@ -138,5 +152,6 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
 
         # 5. Post-process: exact length, fades, loudness, true peak, watermark.
         out, report = master(audio, self.sample_rate, samples, mastering)
-        return GenerationOutput(out[None], self.sample_rate, [spec], [seed], [report])
+        return GenerationOutput(out[None], self.sample_rate, [spec], [seed], [report],
+                                lyrics_schedule=[schedule] if lyrics else None)
 

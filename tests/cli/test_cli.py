@@ -570,6 +570,10 @@ def test_song_and_generate_with_the_ar_backend(capsys, tmp_path, tiny_token_gene
     sidecar = json.loads((tmp_path / "song.wav.json").read_text())
     assert sidecar["backend"] == "ar" and sidecar["lyrics"].startswith("[verse]")
     assert sidecar["provenance"]["operation"] == "song" and sidecar["provenance"]["watermark"]
+    schedule = sidecar["lyrics_schedule"]  # which words each span of the song was given
+    assert [(e["section"], e["words"]) for e in schedule] == [
+        ("verse", ["hello", "there"]), ("chorus", ["la", "la", "la"])]
+    assert schedule[0]["start"] == 0 and schedule[-1]["end"] == pytest.approx(12, abs=0.1)
     code, _, err = run(capsys, "generate", "a drum loop", "--backend", "ar", "--seconds", "2",
                        *common, "-o", str(tmp_path / "ar.wav"))
     assert code == 0, err

@@ -51,6 +51,15 @@ def test_lyrics_follow_the_sections(pipe):
     assert plan_sections("[intro]\n[verse]\nhi\n[outro]\nbye", 6)[-1] == "[outro]\nbye"
     out = pipe("a pop song", seconds=12.0, lyrics=lyrics, seed=1, progress=False)
     assert out.audios.shape == (1, 2, 12 * 44_100)
+    # The report of which words went where: contiguous spans over the whole song, in order.
+    schedule = out.lyrics_schedule[0]
+    assert [entry["words"] for entry in schedule] == [["hello", "there"], ["sing", "it", "loud"]]
+    assert schedule[0]["start"] == 0 and schedule[0]["end"] == schedule[1]["start"]
+    assert schedule[-1]["end"] == pytest.approx(12.0, abs=0.1)
+    long = pipe("a pop song", seconds=40.0, lyrics=lyrics, seed=1, progress=False)
+    sections = [entry["section"] for entry in long.lyrics_schedule[0]]
+    assert sections[0] is None and sections[-1] is None and "chorus" in sections
+    assert pipe("a pop song", seconds=4.0, seed=1, progress=False).lyrics_schedule is None
 
 
 def test_the_lyrics_reach_the_coarse_model(pipe, monkeypatch):
