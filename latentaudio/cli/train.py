@@ -87,6 +87,10 @@ def _token_model_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
                         help="model folder whose vae/ makes the latents")
     parser.add_argument("--tokens", type=Path, required=True,
                         help="codebooks: a 'train tokens' run or an exported folder")
+    parser.add_argument("--latents", type=Path, default=None, metavar="DIR",
+                        help="a latents cache of the same --codec (e.g. a diffusion run's "
+                        "RUN/latents-cache): clips it holds are tokenised from there instead of "
+                        "encoded again")
     if kind == "coarse":
         parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "tiny"],
                             help="caption encoder (default: %(default)s)")

@@ -41,20 +41,38 @@ class FeatureCache:
     directory: Path
     name: str
     per_clip: bool = False
+    # Another cache these features can be computed from without the audio (codec tokens from
+    # cached VAE latents), and how: used where it already holds the clip.
+    derived_from: tuple[FeatureCache, Callable[[torch.Tensor], torch.Tensor]] | None = None
 
-    def get(self, clip: Clip, root: Path) -> torch.Tensor:
+    def _path(self, clip: Clip, root: Path) -> tuple[Path, str]:
         source = clip.resolve(root)
         key = hashlib.sha1(f"{self.name}:{source}".encode()).hexdigest()[:20]
-        path = Path(self.directory) / f"{clip.id.replace('/', '_')}-{key}.safetensors"
         stat = source.stat()
-        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        return (Path(self.directory) / f"{clip.id.replace('/', '_')}-{key}.safetensors",
+                f"{stat.st_size}:{stat.st_mtime_ns}")
+
+    def cached(self, clip: Clip, root: Path) -> torch.Tensor | None:
+        """The clip's features if this cache holds them for the audio as it is now, else None."""
+        path, stamp = self._path(clip, root)
         if path.is_file():
             with safe_open(path, "pt") as cached:
                 if (cached.metadata() or {}).get("source") == stamp:
                     return cached.get_tensor("features")
-        audio = torch.from_numpy(load_audio(source))
+        return None
+
+    def get(self, clip: Clip, root: Path) -> torch.Tensor:
+        found = self.cached(clip, root)
+        if found is not None:
+            return found
+        path, stamp = self._path(clip, root)
+        base = None if self.derived_from is None else self.derived_from[0].cached(clip, root)
         with torch.no_grad():
-            features = self.transform(audio).contiguous()
+            if base is not None:
+                features = self.derived_from[1](base).contiguous()
+            else:
+                features = self.transform(torch.from_numpy(load_audio(clip.resolve(root))))
+                features = features.contiguous()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         save_file({"features": features}, str(tmp), metadata={"source": stamp})
@@ -75,9 +93,12 @@ def latent_cache(codec_folder: str | os.PathLike, directory: str | os.PathLike) 
 
 
 def token_cache(codec_folder: str | os.PathLike, tokens_folder: str | os.PathLike,
-                directory: str | os.PathLike) -> FeatureCache:
+                directory: str | os.PathLike,
+                latents: str | os.PathLike | None = None) -> FeatureCache:
     """Whole-clip codec tokens ``(levels, frames)`` int64: the VAE latents of ``codec_folder``
-    quantised by the residual VQ in ``tokens_folder``; cached under a name tied to both."""
+    quantised by the residual VQ in ``tokens_folder``; cached under a name tied to both. With
+    ``latents`` (a :func:`latent_cache` folder, e.g. a diffusion run's ``latents-cache``), the
+    clips it holds for this VAE are quantised from there instead of encoded again."""
     from latentaudio.codec import LatentCodec, component_folder, load_component
     from latentaudio.tokens import ResidualVQ
 
@@ -87,8 +108,12 @@ def token_cache(codec_folder: str | os.PathLike, tokens_folder: str | os.PathLik
     weights = sorted((Path(codec_folder) / "vae").glob("*.safetensors")) + sorted(
         source.glob("*.safetensors"))
     digest = hashlib.sha1(b"".join(p.read_bytes() for p in weights)).hexdigest()[:12]
+    derived = None
+    if latents is not None:
+        derived = (latent_cache(codec_folder, latents), lambda z: rvq.encode(z[None])[0])
     return FeatureCache(lambda audio: rvq.encode(codec.encode(audio[None]))[0],
-                        codec.vae.latent_rate, Path(directory), f"tokens-{digest}")
+                        codec.vae.latent_rate, Path(directory), f"tokens-{digest}",
+                        derived_from=derived)
 
 
 def melody_cache(samples_per_frame: int, directory: str | os.PathLike) -> FeatureCache:

@@ -36,6 +36,7 @@ class RunOptions:
     quiet: bool = False
     codec: Path | None = None
     tokens: Path | None = None
+    latents: Path | None = None
     coarse: Path | None = None
     fine: Path | None = None
     denoiser: Path | str | None = None
@@ -137,7 +138,8 @@ def run(options: RunOptions, kind: str) -> Path:
 
         rvq = load_component(ResidualVQ, component_folder(options.tokens)).config
         # Whole-clip codec tokens, computed once and kept in the run folder.
-        features = token_cache(options.codec, options.tokens, options.out / "tokens-cache")
+        features = token_cache(options.codec, options.tokens, options.out / "tokens-cache",
+                               latents=options.latents)
         gain = None
         if kind == "coarse":
             from latentaudio.conditioning.text import build_text_encoder

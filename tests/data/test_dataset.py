@@ -87,3 +87,23 @@ def test_feature_cache_computes_once(clips, tmp_path):
     os.utime(path, ns=(0, 1))
     assert not torch.equal(data[0]["features"], item["features"])
     assert len(calls) == before + 1
+
+
+def test_a_cache_derives_from_another_without_the_audio(clips, tmp_path):
+    """Codec tokens from a diffusion run's cached latents: clips the base cache holds are
+    derived from it (no audio read), the others computed from the audio as usual."""
+    base = FeatureCache(lambda audio: audio[:, ::100] * 2, 441.0, tmp_path / "latents", "half")
+    base.get(clips[0], tmp_path)
+    audio_calls = []
+
+    def from_audio(audio):
+        audio_calls.append(1)
+        return (audio[:, ::100] * 2).round()
+
+    derived = FeatureCache(from_audio, 441.0, tmp_path / "tokens", "tokens",
+                           derived_from=(base, torch.round))
+    first = derived.get(clips[0], tmp_path)
+    assert not audio_calls and torch.equal(first, base.get(clips[0], tmp_path).round())
+    derived.get(clips[1], tmp_path)  # not in the base cache: from the audio
+    assert len(audio_calls) == 1
+    assert base.cached(clips[1], tmp_path) is None
