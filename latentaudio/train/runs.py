@@ -147,8 +147,10 @@ def run(options: RunOptions, kind: str) -> Path:
             if config.get("music_grid"):  # the beat grid runs at the codes' frame rate
                 config["frame_rate"] = features.frames_per_second
             model = CoarseLM(**config | {"codebook_size": rvq.codebook_size})
-            task = CoarseTask(model, build_text_encoder(options.text_encoder), seed=options.seed)
             lyric_ids = LYRIC_IDS
+            task = CoarseTask(model, build_text_encoder(options.text_encoder), seed=options.seed,
+                              held_out=held_out_crops(clips, root, options, features,
+                                                      lyric_ids=lyric_ids))
         else:
             model = FineModel(**config | {"codebook_size": rvq.codebook_size,
                                           "levels": rvq.levels})
@@ -163,14 +165,9 @@ def run(options: RunOptions, kind: str) -> Path:
         features, gain = latent_cache(options.codec, options.out / "latents-cache"), None
         if config.get("music_grid"):  # the beat grid runs at the codec's latent frame rate
             config["frame_rate"] = features.frames_per_second
-        # The held-out loss curve: fixed crops from the start of up to 64 valid clips, taken
-        # evenly through the manifest so that every source has its share.
-        valid = [clip for clip in clips if clip.split == "valid"]
-        valid = valid[::max(1, len(valid) // HELD_OUT_CLIPS)][:HELD_OUT_CLIPS]
-        held_out = ClipDataset(valid, root, seconds=options.seconds, random_crop=False,
-                               features=features) if valid else None
         task = DiffusionTask(DENOISERS[kind](**config), build_text_encoder(options.text_encoder),
-                             seed=options.seed, held_out=held_out)
+                             seed=options.seed,
+                             held_out=held_out_crops(clips, root, options, features))
         if config.get("melody_bins"):
             samples_per_frame = round(mel.config.sample_rate / features.frames_per_second)
             extras["melody"] = melody_cache(samples_per_frame, options.out / "features-cache")
@@ -194,6 +191,24 @@ def run(options: RunOptions, kind: str) -> Path:
     print(f"trained {kind}: EMA weights in {final}")
     return final
 
+
+
+def held_out_crops(clips, root, options: RunOptions, features, lyric_ids: int = 0):
+    """The held-out loss curve's data: fixed crops from the start of up to 64 valid clips (each
+    once, however often --data lists it), taken evenly through the manifest so that every
+    source has its share (with ``lyric_ids``, the valid songs first); None without valid
+    clips."""
+    from latentaudio.data.dataset import ClipDataset
+
+    valid = list({clip.id: clip for clip in clips if clip.split == "valid"}.values())
+    # A lyrics-reading model also gets the valid songs (up to half the set): they are few.
+    sung = [clip for clip in valid if lyric_ids and clip.extra and clip.extra.get("words")]
+    sung = sung[: HELD_OUT_CLIPS // 2]
+    rest = [clip for clip in valid if clip not in sung]
+    room = HELD_OUT_CLIPS - len(sung)
+    valid = sung + rest[::max(1, len(rest) // room)][:room]
+    return ClipDataset(valid, root, seconds=options.seconds, random_crop=False,
+                       features=features, lyric_ids=lyric_ids) if valid else None
 
 
 def vocoder_task(options: RunOptions, config: dict, clips, root, mel):

@@ -240,8 +240,9 @@ class CoarseTask:
     (``music_dropout`` each), as the DiT does."""
 
     def __init__(self, model, text_encoder, dropout: float = 0.1, seed: int = 0,
-                 music_dropout: float = 0.1) -> None:
+                 music_dropout: float = 0.1, held_out=None) -> None:
         self.model = model
+        self.held_out = held_out  # a dataset of fixed held-out crops for validate(), or None
         self.text_encoder = text_encoder
         self.dropout = dropout
         self.music_dropout = music_dropout if getattr(model.config, "music_grid", False) else 0.0
@@ -270,6 +271,31 @@ class CoarseTask:
 
         loss = coarse_loss(model, inputs["codes"], inputs["inputs"], inputs["mask"])
         return loss, {"loss": loss.detach()}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, batch_size: int = 8) -> dict:
+        """Teacher-forced cross-entropy on fixed held-out crops, every label given; separately
+        for songs (items with lyrics) and the rest, as the song benchmark reads them."""
+        if self.held_out is None or len(self.held_out) == 0:
+            return {}
+        from torch.utils.data import DataLoader
+
+        from latentaudio.tokens.lm import LMInputs
+
+        totals = {"songs": [0.0, 0.0], "other": [0.0, 0.0]}
+        for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
+            condition = caption_condition(batch, self.text_encoder)
+            lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
+            codes, mask = batch["features"][:, 0].long(), batch["mask"]
+            logits = model(codes, LMInputs(condition, lyrics))[:, :-1].float()
+            losses = nn.functional.cross_entropy(logits.transpose(1, 2), codes,
+                                                 reduction="none") * mask
+            sung = (lyrics > 0).any(dim=1)
+            for name, rows in (("songs", sung), ("other", ~sung)):
+                totals[name][0] += float(losses[rows].sum())
+                totals[name][1] += float(mask[rows].sum())
+        return {f"held_out_loss_{name}": total / count
+                for name, (total, count) in totals.items() if count}
 
 
 class FineTask:

@@ -206,3 +206,22 @@ def test_denoiser_runs_log_a_held_out_loss_that_compares_across_checkpoints(tmp_
     logged = [r["validation"]["held_out_loss"] for r in records if "validation" in r]
     assert logged and logged[-1] != first["held_out_loss"]  # the trained weights, measured
     assert DiffusionTask(model, build_text_encoder("tiny")).validate(model) == {}
+
+
+def test_coarse_runs_log_held_out_losses_for_songs_and_the_rest():
+    from latentaudio.conditioning.text import build_text_encoder
+    from latentaudio.tokens.lm import CoarseLM
+    from latentaudio.train.tasks import CoarseTask
+
+    torch.manual_seed(0)
+    model = CoarseLM(codebook_size=8, layers=1, heads=2, width=16, max_positions=128,
+                     text_dim=16, music_grid=True, frame_rate=6.0).eval()
+    items = _held_out_items()
+    for item, sung in zip(items, (True, False, True, False), strict=True):
+        item["features"] = torch.randint(0, 8, (2, 12))
+        item["lyrics"] = torch.tensor([5, 6, 7, 0]) if sung else torch.zeros(4, dtype=torch.long)
+    task = CoarseTask(model, build_text_encoder("tiny"), held_out=items)
+    figures = task.validate(model)
+    assert set(figures) == {"held_out_loss_songs", "held_out_loss_other"}
+    assert figures == task.validate(model)  # no randomness: comparable across checkpoints
+    assert all(1.0 < value < 4.0 for value in figures.values())  # near ln 8 untrained
