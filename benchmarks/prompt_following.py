@@ -93,14 +93,28 @@ def main() -> None:
     scorer = Scorer(clap=LatentAudioClap.from_pretrained(DEFAULT_CLAP))
     embedder = scorer.aisfx
 
-    centroids = []
-    for name in tqdm(classes, desc="class centroids"):
-        train = by_class[name]["train"][:REFERENCE_PER_CLASS]
-        vectors = np.stack([embedder.embed(load_audio(c.resolve(root), duration_seconds=10.0))
-                            for c in train])
-        mean = vectors.mean(axis=0)
-        centroids.append(mean / np.linalg.norm(mean))
-    centroids = np.stack(centroids)
+    # The centroids depend only on the corpus's clips: kept beside the JSON output, keyed by
+    # the manifest's contents and the classes, so a second run (another checkpoint, decoder or
+    # guidance) skips the minutes they take.
+    import hashlib
+
+    manifest = args.data / "manifest.jsonl" if args.data.is_dir() else args.data
+    digest = hashlib.sha1(manifest.read_bytes() + ",".join(classes).encode()).hexdigest()[:12]
+    stored = args.json.parent / f"centroids-{digest}.npy"
+    if stored.is_file():
+        centroids = np.load(stored)
+    else:
+        centroids = []
+        for name in tqdm(classes, desc="class centroids"):
+            train = by_class[name]["train"][:REFERENCE_PER_CLASS]
+            vectors = np.stack([embedder.embed(load_audio(c.resolve(root),
+                                                          duration_seconds=10.0))
+                                for c in train])
+            mean = vectors.mean(axis=0)
+            centroids.append(mean / np.linalg.norm(mean))
+        centroids = np.stack(centroids)
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        np.save(stored, centroids)
 
     embeddings: dict[str, dict[str, list]] = {"generated": {}, "valid": {}}
 
