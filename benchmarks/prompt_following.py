@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=2)
     parser.add_argument("--categories", default=None,
                         help="comma-separated categories to score (default: all eligible)")
+    parser.add_argument("--kind", choices=["music", "sfx"], default=None,
+                        help="score only these prompts (same seeds as in the full run)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--cfg", type=float, default=4.0)
     parser.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:STRENGTH]",
@@ -130,8 +132,11 @@ def main() -> None:
 
     adapters = apply_adapters(pipe, resolve(args.lora))
     prompts = [clip for name in classes for clip in by_class[name]["test"][: args.per_class]]
+    # Seeds are positions in the whole list, so a --kind run repeats those prompts' clips.
+    numbered = [(index, clip) for index, clip in enumerate(prompts)
+                if args.kind is None or clip.kind == args.kind]
     rows, started = [], time.perf_counter()
-    for index, clip in enumerate(tqdm(prompts, desc="generate + score")):
+    for index, clip in tqdm(numbered, desc="generate + score"):
         seconds = float(np.clip(clip.seconds, 2.0, 10.0))
         # As the CLI: silent draws are made again from the next seeds; a prompt the model
         # still answers with silence is scored as what it made, not a crash of the benchmark.
@@ -165,7 +170,8 @@ def main() -> None:
         rows.append(row)
     elapsed = time.perf_counter() - started
     # Real-vs-real at this set size: valid-split clips, per class as the prompts were chosen.
-    for clip in [clip for name in classes for clip in by_class[name]["valid"][: args.per_class]]:
+    for clip in [clip for name in classes for clip in by_class[name]["valid"][: args.per_class]
+                 if args.kind is None or clip.kind == args.kind]:
         seconds = float(np.clip(clip.seconds, 2.0, 10.0))
         classify(load_audio(clip.resolve(root), duration_seconds=seconds), "valid")
     reference, about = load_statistics()
