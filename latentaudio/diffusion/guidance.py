@@ -30,7 +30,8 @@ def guided(denoise: Denoise, x: torch.Tensor, time: torch.Tensor, condition: Con
         e(neg) + scale (e(words) - e(neg)) + tempo_scale (e(words, tempo) - e(words))
                + key_scale (e(words, tempo, key) - e(words, tempo))
 
-    With both equal to ``scale`` the sum telescopes to the two-branch formula, which is run.
+    With both equal to ``scale`` the sum telescopes to the two-branch formula, which is run;
+    with the tempo's alone equal to it, to three branches (no words-only row), which are run.
     """
     tempo_scale = scale if tempo_scale is None else tempo_scale
     key_scale = scale if key_scale is None else key_scale
@@ -41,6 +42,11 @@ def guided(denoise: Denoise, x: torch.Tensor, time: torch.Tensor, condition: Con
                        Conditioning.cat([condition, negative]))
         conditional, unconditional = both.chunk(2)
         return combine(conditional, unconditional, scale)
+    if tempo_scale == scale:  # e(neg) + scale (e(words, tempo) - e(neg)) + key_scale (...)
+        outputs = denoise(torch.cat([x] * 3), torch.cat([time] * 3), Conditioning.cat(
+            [negative, condition.with_music(tempo=True, key=False), condition]))
+        unconditional, tempo, full = outputs.chunk(3)
+        return unconditional + scale * (tempo - unconditional) + key_scale * (full - tempo)
     branches = [negative, condition.with_music(tempo=False, key=False),
                 condition.with_music(tempo=True, key=False), condition]
     outputs = denoise(torch.cat([x] * 4), torch.cat([time] * 4), Conditioning.cat(branches))

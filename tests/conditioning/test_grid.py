@@ -121,6 +121,17 @@ def test_own_guidance_scales_for_tempo_and_key():
     expected = e[0] + 4.0 * (e[1] - e[0]) + 7.0 * (e[2] - e[1]) + 2.0 * (e[3] - e[2])
     assert torch.allclose(own, expected, atol=1e-4)
     assert not torch.allclose(own, plain, atol=1e-3)
+    # Only the key's own: the same formula, from three rows (the words-only one cancels).
+    rows = []
+
+    def counted(x, time, condition):
+        rows.append(len(x))
+        return model(x, time, condition)
+
+    with torch.no_grad():
+        key_only = guided(counted, x, time, condition, negative, 4.0, key_scale=7.0)
+    expected = e[0] + 4.0 * (e[1] - e[0]) + 4.0 * (e[2] - e[1]) + 7.0 * (e[3] - e[2])
+    assert rows == [3 * len(x)] and torch.allclose(key_only, expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("scales", [(5.0, None), (None, 6.0)])
