@@ -16,7 +16,7 @@ from latentaudio.conditioning.grid import (
     music_frames,
 )
 from latentaudio.denoisers import LatentDiT
-from latentaudio.diffusion.guidance import guided
+from latentaudio.diffusion.guidance import KEY_GUIDANCE_RATIO, combine, guided, music_scales
 
 RATE = 21.533203125  # the default codec's latent frames per second
 
@@ -113,7 +113,9 @@ def test_own_guidance_scales_for_tempo_and_key():
     negative = condition.null_like()
     with torch.no_grad():
         same = guided(model, x, time, condition, negative, 4.0, 4.0, 4.0)
-        plain = guided(model, x, time, condition, negative, 4.0)
+        both = model(torch.cat([x, x]), torch.cat([time, time]),
+                     Conditioning.cat([condition, negative]))
+        plain = combine(*both.chunk(2), 4.0)
         assert torch.allclose(same, plain, atol=1e-5)
         own = guided(model, x, time, condition, negative, 4.0, tempo_scale=7.0, key_scale=2.0)
         e = [model(x, time, c) for c in (negative, condition.with_music(False, False),
@@ -130,8 +132,31 @@ def test_own_guidance_scales_for_tempo_and_key():
 
     with torch.no_grad():
         key_only = guided(counted, x, time, condition, negative, 4.0, key_scale=7.0)
+        default = guided(model, x, time, condition, negative, 4.0)
+        shared = guided(counted, x, time, condition, negative, 4.0, 6.0, 6.0)
     expected = e[0] + 4.0 * (e[1] - e[0]) + 4.0 * (e[2] - e[1]) + 7.0 * (e[3] - e[2])
-    assert rows == [3 * len(x)] and torch.allclose(key_only, expected, atol=1e-4)
+    assert rows[0] == 3 * len(x) and torch.allclose(key_only, expected, atol=1e-4)
+    # The default: the key at KEY_GUIDANCE_RATIO x the main scale, the tempo at the main one.
+    assert KEY_GUIDANCE_RATIO * 4.0 == 7.0 and torch.allclose(default, key_only, atol=1e-5)
+    expected = e[0] + 4.0 * (e[1] - e[0]) + 6.0 * (e[2] - e[1]) + 6.0 * (e[3] - e[2])
+    assert rows[1] == 3 * len(x) and torch.allclose(shared, expected, atol=1e-4)
+
+
+def test_music_scales_nobody_asks_for_cost_no_rows():
+    model = _dit(True)
+    x, time = torch.randn(2, 4, 30), torch.full((2,), 0.5)
+    condition = _condition().with_music(tempo=False, key=False)  # no bpm, no key asked
+    rows = []
+
+    def counted(x, time, condition):
+        rows.append(len(x))
+        return model(x, time, condition)
+
+    with torch.no_grad():
+        guided(counted, x, time, condition, condition.null_like(), 4.0, tempo_scale=9.0)
+        guided(counted, x, time, condition, condition.null_like(), 1.0)
+    assert rows == [2 * len(x), len(x)]  # the default key boost and the tempo's: no effect
+    assert music_scales(1.0, None, None, _condition()) == (1.0, 1.0)  # no guidance: none
 
 
 @pytest.mark.parametrize("scales", [(5.0, None), (None, 6.0)])
