@@ -51,11 +51,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bpm", type=positive_float, default=None, help="tempo for music")
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
     parser.add_argument("--tempo-cfg", type=guidance_scale, default=None, metavar="SCALE",
-                        help="guidance scale of the tempo alone (default: --cfg); higher holds "
-                        "the asked bpm harder, at two more denoiser rows a step")
+                        help="guidance scale of the tempo alone (default: --cfg); another "
+                        "value costs one more denoiser row a step for prompts with a bpm")
     parser.add_argument("--key-cfg", type=guidance_scale, default=None, metavar="SCALE",
-                        help="guidance scale of the key alone (default: 1.75 x --cfg, which follows an asked key "
-                        "more closely; costs a third denoiser row when a key is asked)")
+                        help="guidance scale of the key alone (default: 1.75 x --cfg, which "
+                        "follows an asked key more closely, at one more denoiser row a step "
+                        "for prompts with a key)")
     parser.add_argument("--lufs", type=loudness_target, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")
     parser.add_argument("--scheduler", choices=["dpm++", "euler"], default="dpm++",
