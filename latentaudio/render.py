@@ -88,11 +88,15 @@ def write_clip(out: Path, clip: np.ndarray, r: Request, spec, details: dict, *, 
 
     record = provenance(operation=r.operation, prompt=r.prompt, seed=r.seed, model=model,
                         watermark=watermark)
+    scales = {"tempo_cfg": r.tempo_cfg, "key_cfg": r.key_cfg}
+    if spec.key and r.key_cfg is None and r.cfg != 1.0 and r.operation != "song":
+        from latentaudio.diffusion.guidance import KEY_GUIDANCE_RATIO
+
+        scales["key_cfg"] = r.cfg * KEY_GUIDANCE_RATIO  # the default, as run
     sidecar = {"operation": r.operation, **details, "prompt": r.prompt,
                "caption": spec.caption, "seconds": clip.shape[-1] / sample_rate,
                "bpm": spec.bpm, "key": spec.key, "seed": r.seed, "steps": r.steps, "cfg": r.cfg,
-               **{name: getattr(r, name) for name in ("tempo_cfg", "key_cfg")
-                  if getattr(r, name) is not None},
+               **{name: value for name, value in scales.items() if value is not None},
                "negative": r.negative, "decoder": decoder, "sample_rate": sample_rate,
                "model": model, "latentaudio_version": __version__}
     written = save_output(out, clip, audio_format, sidecar, record)

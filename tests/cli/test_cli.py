@@ -353,6 +353,12 @@ def test_generate_end_to_end_is_deterministic(capsys, tmp_path, tiny_generator):
     assert sidecar["seed"] == 5 and sidecar["seconds"] == 1.5
     assert sidecar["caption"] == "rain on a tin roof" and sidecar["model"]["id"] == "generator"
     assert sidecar["decoder"] == "hybrid"  # the default
+    assert "key_cfg" not in sidecar  # no key asked: no key guidance
+    code, _, err = run(capsys, "generate", "a drum loop in A minor", "--checkpoint",
+                       str(tiny_generator), "--steps", "1", "--seconds", "1", "--cfg", "4", "-q",
+                       "-o", str(tmp_path / "k.flac"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "k.flac.json").read_text())["key_cfg"] == 7.0  # as run
     assert load_audio(tmp_path / "a.flac").shape == (2, round(1.5 * 44_100))
 
     code, _, err = run(capsys, *argv, "--decoder", "vocoder", "-o", str(tmp_path / "c.flac"))
