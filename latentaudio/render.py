@@ -90,9 +90,9 @@ def write_clip(out: Path, clip: np.ndarray, r: Request, spec, details: dict, *, 
                         watermark=watermark)
     scales = {"tempo_cfg": r.tempo_cfg, "key_cfg": r.key_cfg}
     if spec.key and r.key_cfg is None and r.cfg != 1.0 and r.operation != "song":
-        from latentaudio.diffusion.guidance import KEY_GUIDANCE_RATIO
+        from latentaudio.diffusion.guidance import default_key_scale
 
-        scales["key_cfg"] = r.cfg * KEY_GUIDANCE_RATIO  # the default, as run
+        scales["key_cfg"] = default_key_scale(r.cfg)  # the default, as run
     sidecar = {"operation": r.operation, **details, "prompt": r.prompt,
                "caption": spec.caption, "seconds": clip.shape[-1] / sample_rate,
                "bpm": spec.bpm, "key": spec.key, "seed": r.seed, "steps": r.steps, "cfg": r.cfg,

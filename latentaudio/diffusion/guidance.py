@@ -25,14 +25,19 @@ def combine(conditional: torch.Tensor, unconditional: torch.Tensor, scale: float
 KEY_GUIDANCE_RATIO = 1.75
 
 
+def default_key_scale(scale: float) -> float:
+    """The key's own scale when none is given: ``KEY_GUIDANCE_RATIO`` x the main one, or none
+    without guidance (scale 1)."""
+    return scale * KEY_GUIDANCE_RATIO if scale != 1.0 else scale
+
+
 def music_scales(scale: float, tempo_scale: float | None, key_scale: float | None,
                  condition: Conditioning) -> tuple[float, float]:
     """The tempo's and key's scales as run. None: the main scale for the tempo,
     ``KEY_GUIDANCE_RATIO`` times it for the key (none without guidance). A group no item asks
     for changes nothing whatever its scale, so it takes the value that needs fewest rows."""
     tempo_scale = scale if tempo_scale is None else tempo_scale
-    if key_scale is None:
-        key_scale = scale * KEY_GUIDANCE_RATIO if scale != 1.0 else scale
+    key_scale = default_key_scale(scale) if key_scale is None else key_scale
     if not bool(torch.isfinite(condition.globals.bpm).any()):
         tempo_scale = scale  # e(words, tempo) = e(words)
     if not bool((condition.globals.key != KEY_CLASSES).any()):

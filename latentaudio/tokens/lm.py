@@ -226,13 +226,18 @@ class CoarseLM(ModelMixin, ConfigMixin):
         return logits
 
 
+def coarse_losses(model: nn.Module, codes: torch.Tensor, inputs: LMInputs) -> torch.Tensor:
+    """Next-token cross-entropy of each of ``codes`` ``(B, T)``, ``(B, T)``. ``model`` is
+    called, not its methods, so a wrapped (distributed) model works."""
+    logits = model(codes, inputs)[:, :-1]  # the prediction of each code
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), codes.reshape(-1),
+                           reduction="none").view_as(codes)
+
+
 def coarse_loss(model: nn.Module, codes: torch.Tensor, inputs: LMInputs,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Next-token cross-entropy over ``codes`` ``(B, T)`` (``mask`` marks real frames).
-    ``model`` is called, not its methods, so a wrapped (distributed) model works."""
-    logits = model(codes, inputs)[:, :-1]  # the prediction of each code
-    losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), codes.reshape(-1),
-                             reduction="none").view_as(codes)
+    """The mean of :func:`coarse_losses` over real frames (``mask`` (B, T) True)."""
+    losses = coarse_losses(model, codes, inputs)
     if mask is None:
         return losses.mean()
     return (losses * mask).sum() / mask.sum().clamp_min(1)

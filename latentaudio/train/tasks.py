@@ -280,16 +280,14 @@ class CoarseTask:
             return {}
         from torch.utils.data import DataLoader
 
-        from latentaudio.tokens.lm import LMInputs
+        from latentaudio.tokens.lm import LMInputs, coarse_losses
 
         totals = {"songs": [0.0, 0.0], "other": [0.0, 0.0]}
         for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
             condition = caption_condition(batch, self.text_encoder)
             lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
             codes, mask = batch["features"][:, 0].long(), batch["mask"]
-            logits = model(codes, LMInputs(condition, lyrics))[:, :-1].float()
-            losses = nn.functional.cross_entropy(logits.transpose(1, 2), codes,
-                                                 reduction="none") * mask
+            losses = coarse_losses(model, codes, LMInputs(condition, lyrics)) * mask
             sung = (lyrics > 0).any(dim=1)
             for name, rows in (("songs", sung), ("other", ~sung)):
                 totals[name][0] += float(losses[rows].sum())
