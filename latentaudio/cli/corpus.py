@@ -1,4 +1,4 @@
-"""``latentaudio corpus build|summary``."""
+"""``latentaudio corpus build|summary|beats``."""
 
 from __future__ import annotations
 
@@ -66,10 +66,30 @@ def _summary(args: argparse.Namespace) -> None:
     print(format_summary(summarise(read_manifest(args.folder / "manifest.jsonl"), [])))
 
 
+def _beats_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Find where the beats fall in a built corpus's recorded music (the first beat's offset, "
+        "from the onset envelope at the labelled tempo), so that training lays the beat grid on "
+        "them. For corpora built before 'corpus build' recorded it; clips that have one are "
+        "left alone. Rewrites manifest.jsonl in place (atomically).")
+    parser.add_argument("folder", type=Path, help="a folder made by 'corpus build'")
+
+
+def _beats(args: argparse.Namespace) -> None:
+    if not (args.folder / "manifest.jsonl").is_file():
+        raise LatentAudioError(f"{args.folder} has no manifest.jsonl: is it a corpus folder?")
+    from latentaudio.data.corpus import annotate_beats
+
+    count = annotate_beats(args.folder, progress=not args.quiet)
+    print(f"annotated {count} clips in {args.folder / 'manifest.jsonl'}")
+
+
 ACTIONS = [
     Command("build", "render and collect a training corpus", _build_arguments, _build),
     Command("summary", "print a built corpus's per-source and per-class table",
             _summary_arguments, _summary),
+    Command("beats", "find the first beat of recorded music with a tempo label (for the "
+            "training beat grid)", _beats_arguments, _beats),
 ]
 COMMANDS = [Command("corpus", "build a training corpus (corpus build --out DIR --size "
                     "tiny|small|full)", lambda parser: add_actions(parser, ACTIONS), None)]

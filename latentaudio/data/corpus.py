@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from latentaudio.audio import SAMPLE_RATE, save_audio
+from latentaudio.audio import SAMPLE_RATE, load_audio, save_audio
 from latentaudio.data import music, procedural, recorded, scores, songs, sound_classes
 from latentaudio.data.fluidsynth import find_soundfont, render_notes
-from latentaudio.data.manifest import Clip, write_manifest
+from latentaudio.data.manifest import Clip, read_manifest, write_manifest
 from latentaudio.errors import AudioFileError, MissingDependencyError
 
 PEAK = 0.89  # every clip is peak-normalised to -1 dBFS
@@ -240,18 +240,39 @@ def deduplicate(clips: list[Clip]) -> tuple[list[Clip], list[tuple[str, str]]]:
 def _music_labels(piece: np.ndarray) -> tuple[dict, dict]:
     """A real recording's crop: its tempo and key as labels where the estimate is confident,
     and every estimate with its confidence in ``extra``, for training to filter on."""
-    from latentaudio.evaluation.music import key_with_confidence, tempo_with_confidence
+    from latentaudio.evaluation.music import beat_offset, key_with_confidence, tempo_with_confidence
 
     bpm, tempo_sure = tempo_with_confidence(piece, SAMPLE_RATE)
     key, margin = key_with_confidence(piece, SAMPLE_RATE)
     labels = {}
     if tempo_sure and 40 <= bpm <= 220:
         labels["bpm"] = float(round(bpm))
+        # A crop of a recording starts anywhere in the bar: where its beats fall, so that the
+        # training beat grid (conditioning.grid) lies on them.
+        labels["beat_offset"] = round(beat_offset(piece, SAMPLE_RATE, labels["bpm"]), 3)
     if margin >= KEY_MARGIN:
         labels["key"] = key.name
     estimates = {"bpm_estimate": round(bpm, 2), "bpm_confident": tempo_sure,
                  "key_estimate": key.name, "key_margin": round(margin, 3)}
     return labels, estimates
+
+
+def annotate_beats(folder: str | os.PathLike, progress: bool = True) -> int:
+    """Add ``beat_offset`` to a built corpus's recorded music that has a tempo label and none
+    yet (corpora built before the label existed), rewriting ``manifest.jsonl`` atomically.
+    Rendered music starts on a beat and keeps none. Returns how many clips were annotated."""
+    from latentaudio.evaluation.music import beat_offset
+
+    path = Path(folder) / "manifest.jsonl"
+    clips = read_manifest(path)
+    todo = [clip for clip in clips if clip.kind == "music" and clip.bpm
+            and clip.beat_offset is None and "recorded" in clip.tags]
+    for clip in tqdm(todo, desc="beats", unit="clip", disable=not progress or not todo):
+        audio = load_audio(clip.resolve(path.parent))
+        clip.beat_offset = round(beat_offset(audio, SAMPLE_RATE, clip.bpm), 3)
+    if todo:
+        write_manifest(path, clips)
+    return len(todo)
 
 
 RUNNERS: dict[str, Callable[[Job, Path, int, CorpusSize], list[Clip]]] = {

@@ -146,7 +146,8 @@ class ClipDataset(Dataset):
 
     Items are dicts: ``audio`` ``(2, samples)`` (or ``features`` ``(..., frames)`` with a cache),
     ``mask`` ``(samples,)`` / ``(frames,)`` bool, ``caption``, ``seconds_start``,
-    ``seconds_total``, and ``bpm``/``key`` strings-or-NaN for music labels.
+    ``seconds_total``, and ``bpm``/``key`` strings-or-NaN for music labels, with
+    ``beat_offset`` (seconds to the clip's first beat; 0 when unknown).
     ``random_crop`` picks crop positions from a generator seeded by ``(seed, epoch, index)``
     (call :meth:`set_epoch`), else crops start at 0. ``gain_db`` draws a random gain in that
     range (dB) per item, for level augmentation. Each of ``extras`` adds an item entry under
@@ -192,6 +193,7 @@ class ClipDataset(Dataset):
         item = {"caption": clip.caption, "seconds_start": start,
                 "seconds_total": float(clip.seconds),
                 "bpm": float(clip.bpm) if clip.bpm is not None else float("nan"),
+                "beat_offset": float(clip.beat_offset or 0.0),
                 "key": clip.key or ""}
         if self.features is not None:
             values, mask = self._crop(self.features, clip, start)

@@ -35,6 +35,8 @@ class Clip:
     category: str = ""  # class for summaries and zero-shot tests: "rock", "footsteps", "dog"
     group: str = ""  # source recording: clips sharing a group always share a split
     bpm: float | None = None  # music only: tempo in beats per minute
+    # music only: seconds from the file's start to its first beat (None: 0, as rendered music)
+    beat_offset: float | None = None
     key: str | None = None  # music only: "C major", "F# minor"
     instruments: list[str] | None = None  # music only: General MIDI instrument names
     genre: str | None = None  # music only

@@ -150,7 +150,21 @@ def caption_condition(batch: dict, text_encoder) -> Conditioning:
     keys = torch.tensor([key_index(k or s.key) for k, s in zip(batch["key"], specs,
                                                                  strict=True)])
     return Conditioning(text.states, text.mask, text.pooled, GlobalInputs(
-        batch["seconds_start"].float(), batch["seconds_total"].float(), bpm.float(), keys))
+        grid_start(batch["seconds_start"].float(), bpm.float(), batch.get("beat_offset")),
+        batch["seconds_total"].float(), bpm.float(), keys))
+
+
+def grid_start(seconds_start: torch.Tensor, bpm: torch.Tensor,
+               beat_offset: torch.Tensor | None) -> torch.Tensor:
+    """Crop starts moved so that the beat grid (which counts beats from second 0,
+    :func:`latentaudio.conditioning.grid.beat_grid`) lies on a clip whose first beat is
+    ``beat_offset`` seconds in: later by ``-beat_offset`` modulo a beat, so by less than one
+    beat (a small shift of the timing label too, which GlobalInputs shares)."""
+    if beat_offset is None:
+        return seconds_start
+    period = 60.0 / torch.where(torch.isfinite(bpm) & (bpm > 0), bpm, torch.ones_like(bpm) * 60)
+    shift = torch.remainder(-beat_offset.float(), period)
+    return seconds_start + torch.where(torch.isfinite(bpm), shift, torch.zeros_like(shift))
 
 
 class DiffusionTask:

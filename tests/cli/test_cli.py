@@ -183,6 +183,36 @@ def test_corpus_build_of_chosen_sources(capsys, tmp_path):
 def test_corpus_summary_of_a_non_corpus_folder(capsys, tmp_path):
     code, _, err = run(capsys, "corpus", "summary", str(tmp_path))
     _assert_one_line_error(code, err, "no summary.json")
+    code, _, err = run(capsys, "corpus", "beats", str(tmp_path))
+    _assert_one_line_error(code, err, "no manifest.jsonl")
+
+
+def test_corpus_beats_finds_the_first_beat_of_recorded_music(capsys, tmp_path):
+    """Recorded music with a tempo label gets its first beat; rendered music and sound effects
+    are left alone, and a second run has nothing to do."""
+    import numpy as np
+
+    from latentaudio.audio import SAMPLE_RATE, save_audio
+    from latentaudio.data.manifest import Clip, read_manifest, write_manifest
+
+    audio = np.zeros((2, 6 * SAMPLE_RATE), dtype=np.float32)
+    for start in np.arange(0.3, 6.0, 0.5):  # 120 bpm, the first beat 0.3 s in
+        i = int(start * SAMPLE_RATE)
+        audio[:, i:i + 600] = np.sin(np.arange(600) / 4.0) * np.exp(-np.arange(600) / 100.0)
+    clips = []
+    for name, tags, kind in (("game", ["rock", "recorded"], "music"),
+                             ("bed", ["rock"], "music"), ("door", ["door"], "sfx")):
+        save_audio(tmp_path / f"{name}.flac", audio)
+        clips.append(Clip(name, f"{name}.flac", f"a {name}", tags, "x", "CC0", 6.0, "train",
+                          kind=kind, bpm=120.0 if kind == "music" else None))
+    write_manifest(tmp_path / "manifest.jsonl", clips)
+    code, text, err = run(capsys, "corpus", "beats", str(tmp_path), "-q")
+    assert code == 0, err
+    assert "annotated 1 clips" in text
+    found = {clip.id: clip.beat_offset for clip in read_manifest(tmp_path / "manifest.jsonl")}
+    assert abs(found["game"] - 0.3) <= 0.023 and found["bed"] is None and found["door"] is None
+    code, text, _ = run(capsys, "corpus", "beats", str(tmp_path), "-q")
+    assert code == 0 and "annotated 0 clips" in text
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from latentaudio.conditioning.grid import (
 )
 from latentaudio.denoisers import LatentDiT
 from latentaudio.diffusion.guidance import KEY_GUIDANCE_RATIO, combine, guided, music_scales
+from latentaudio.train.tasks import grid_start
 
 RATE = 21.533203125  # the default codec's latent frames per second
 
@@ -44,6 +45,23 @@ def test_a_window_continues_the_grid_of_the_piece():
     start_frame = 150
     window = beat_grid(torch.tensor([97.0]), torch.tensor([start_frame / RATE]), 250, RATE)
     assert torch.allclose(window, whole[..., start_frame:], atol=1e-4)
+
+
+def test_training_lays_the_grid_on_a_recordings_beats():
+    """A crop of a recording whose first beat is 0.2 s in: the grid's beats fall on its beats."""
+    bpm, offset = torch.tensor([120.0, 90.0, math.nan]), torch.tensor([0.2, 0.55, 0.3])
+    crop = torch.tensor([1.0, 3.3, 2.0])
+    start = grid_start(crop, bpm, offset)
+    period = 60.0 / bpm[:2]
+    assert torch.all((start[:2] - crop[:2] >= 0) & (start[:2] - crop[:2] < period))
+    assert start[2] == crop[2]  # no tempo: nothing moves
+    # A beat of the clip (offset + 3 beats), seen from the crop, is a whole beat on the grid.
+    at = offset[:2] + 3 * period - crop[:2]
+    beats = (start[:2] + at) / period
+    assert torch.allclose(beats, beats.round(), atol=1e-4)
+    grid = beat_grid(bpm[:1], start[:1], 216, RATE)[0, 0]
+    assert grid[round(float(at[0]) * RATE)] > 0.5
+    assert torch.equal(grid_start(crop, bpm, None), crop)
 
 
 def test_unknown_tempo_and_key_give_zeros():
