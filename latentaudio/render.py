@@ -89,7 +89,7 @@ def write_clip(out: Path, clip: np.ndarray, r: Request, spec, details: dict, *, 
     record = provenance(operation=r.operation, prompt=r.prompt, seed=r.seed, model=model,
                         watermark=watermark)
     scales = {"tempo_cfg": r.tempo_cfg, "key_cfg": r.key_cfg}
-    if spec.key and r.key_cfg is None and r.cfg != 1.0 and r.operation != "song":
+    if spec.key and r.key_cfg is None and r.cfg != 1.0:
         from latentaudio.diffusion.guidance import default_key_scale
 
         scales["key_cfg"] = default_key_scale(r.cfg)  # the default, as run

@@ -48,6 +48,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="random seed (default: a fresh one, written to the sidecar)")
     parser.add_argument("--cfg", type=guidance_scale, default=3.0,
                         help="guidance on the token logits; 1 = none (default: %(default)s)")
+    parser.add_argument("--key-cfg", type=guidance_scale, default=None,
+                        help="the key's own guidance scale, when a key is asked (default: 1.75 "
+                        "x --cfg)")
     add_token_sampling_options(parser)
     parser.add_argument("--lufs", type=loudness_target, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")
@@ -78,14 +81,16 @@ def render(args: argparse.Namespace, prompt: str, lyrics: str | None, seconds: f
     from latentaudio.request import Request
 
     request = Request(operation="song", prompt=prompt, lyrics=lyrics, seconds=seconds,
-                      seed=args.seed, cfg=args.cfg, bpm=args.bpm, key=args.key, lufs=args.lufs,
+                      seed=args.seed, cfg=args.cfg, key_cfg=args.key_cfg, bpm=args.bpm,
+                      key=args.key, lufs=args.lufs,
                       decoder=args.decoder, watermark=not args.no_watermark,
                       safety_filter=not args.no_safety_filter).check()
     check_writable(args.out)
     pipe, folder = load_token_pipeline(args.checkpoint)
     result = pipe(prompt, seconds=seconds, bpm=args.bpm, key=request.key, lyrics=lyrics,
                   language=getattr(args, "language", "en-us"), seed=request.seed,
-                  guidance=args.cfg, temperature=args.temperature, top_k=args.top_k,
+                  guidance=args.cfg, key_guidance=args.key_cfg, temperature=args.temperature,
+                  top_k=args.top_k,
                   top_p=args.top_p,
                   mastering=MasteringConfig(target_lufs=args.lufs,
                                             watermark=watermark_config(args)),

@@ -259,27 +259,43 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None,
 
 @torch.no_grad()
 def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float = 3.0,
+             key_guidance: float | None = None,
              temperature: float = 1.0, top_k: int | None = 250, top_p: float | None = None,
              generators: list[torch.Generator] | None = None,
              context: torch.Tensor | None = None, progress: bool = False) -> torch.Tensor:
     """Sample ``length`` codes ``(B, length)`` after optional ``context`` codes ``(B, C)``,
     with classifier-free guidance on the logits (:func:`latentaudio.diffusion.guidance.combine`),
-    one generator per item."""
+    one generator per item.
+
+    ``key_guidance`` gives the key its own scale, as the DiT's (:func:`~latentaudio.diffusion.
+    guidance.guided`): ``null + guidance (no key - null) + key_guidance (all - no key)``, a
+    third row (the coarse model is trained with the key dropped apart). None: the main scale,
+    two rows; so it is for a prompt that asks for no key."""
     from tqdm import tqdm
 
+    from latentaudio.conditioning.embedders import KEY_CLASSES
     from latentaudio.diffusion.guidance import combine
 
     batch = len(inputs.lyrics)
     generators = generators or [torch.Generator().manual_seed(0) for _ in range(batch)]
-    guided = guidance != 1.0
-    both = LMInputs.cat([inputs, inputs.null_like()]) if guided else inputs
+    asks_key = bool((inputs.condition.globals.key != KEY_CLASSES).any())
+    if key_guidance is None or key_guidance == guidance or not asks_key:
+        key_guidance = guidance
+    rows = 1 if guidance == key_guidance == 1.0 else 2 if key_guidance == guidance else 3
+    branches = [inputs, inputs.null_like()][:rows]
+    if rows == 3:  # all, null, no key
+        branches.append(LMInputs(inputs.condition.with_music(tempo=True, key=False),
+                                 inputs.lyrics))
     start = context if context is not None else torch.zeros(batch, 0, dtype=torch.long)
-    start = torch.cat([start, start]) if guided else start
     cache = model.new_cache()
-    logits = model(start, both, cache)[:, -1]
+    logits = model(torch.cat([start] * rows), LMInputs.cat(branches), cache)[:, -1]
     out = []
     for _ in tqdm(range(length), desc="tokens", disable=not progress):
-        if guided:
+        if rows == 3:
+            full, unconditional, keyless = logits.float().chunk(3)
+            step = (combine(keyless, unconditional, guidance)
+                    + key_guidance * (full - keyless))
+        elif rows == 2:
             conditional, unconditional = logits.float().chunk(2)
             step = combine(conditional, unconditional, guidance)
         else:
@@ -289,6 +305,5 @@ def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float 
         tokens = torch.cat([torch.multinomial(p[None], 1, generator=g)
                             for p, g in zip(probabilities, generators, strict=True)])  # (B, 1)
         out.append(tokens)
-        feed = torch.cat([tokens, tokens]) if guided else tokens
-        logits = model(feed, cache=cache)[:, -1]
+        logits = model(torch.cat([tokens] * rows), cache=cache)[:, -1]
     return torch.cat(out, dim=1)

@@ -99,6 +99,7 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         language: str = "en-us",
         seed: int = 0,
         guidance: float = 3.0,
+        key_guidance: float | None = None,
         temperature: float = 1.0,
         top_k: int | None = 250,
         top_p: float | None = None,
@@ -107,7 +108,12 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         progress: bool = True,
         decoder: str | None = None,
     ) -> GenerationOutput:
-        """``decoder``: how log-mel becomes audio (:mod:`latentaudio.decoders`)."""
+        """``decoder``: how log-mel becomes audio (:mod:`latentaudio.decoders`).
+        ``key_guidance``: the key's own guidance scale, for a prompt that asks for a key
+        (default: :func:`~latentaudio.diffusion.guidance.default_key_scale` of ``guidance``,
+        as the DiT's)."""
+        from latentaudio.diffusion.guidance import default_key_scale
+
         # 1. Check inputs.
         decoder = self.codec.check_decoder(decoder)
         check_prompt(prompt, safety_check=safety_check, what="music")
@@ -140,6 +146,8 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
             inputs = LMInputs(condition, track)
             new = min(window - keep, total - have)
             codes = generate(self.coarse, inputs, new, guidance=guidance,
+                             key_guidance=default_key_scale(guidance) if key_guidance is None
+                             else key_guidance,
                              temperature=temperature, top_k=top_k, top_p=top_p,
                              generators=[generator], context=coarse[:, have - keep:])
             coarse = torch.cat([coarse, codes], dim=1)

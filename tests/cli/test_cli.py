@@ -610,6 +610,12 @@ def test_song_and_generate_with_the_ar_backend(capsys, tmp_path, tiny_token_gene
     assert [(e["section"], e["words"]) for e in schedule] == [
         ("verse", ["hello", "there"]), ("chorus", ["la", "la", "la"])]
     assert schedule[0]["start"] == 0 and schedule[-1]["end"] == pytest.approx(12, abs=0.1)
+    assert "key_cfg" not in sidecar  # no key asked: no key guidance
+    for extra, scale in (([], 5.25), (["--key-cfg", "6"], 6.0)):  # default: 1.75 x --cfg 3
+        code, _, err = run(capsys, "song", "a pop song", "--key", "A minor", "--seconds", "2",
+                           *extra, *common, "-o", str(tmp_path / "keyed.wav"))
+        assert code == 0, err
+        assert json.loads((tmp_path / "keyed.wav.json").read_text())["key_cfg"] == scale
     code, _, err = run(capsys, "generate", "a drum loop", "--backend", "ar", "--seconds", "2",
                        *common, "-o", str(tmp_path / "ar.wav"))
     assert code == 0, err

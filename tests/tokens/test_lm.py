@@ -162,3 +162,29 @@ def test_music_grid_continues_across_windows():
     with torch.no_grad():
         torch.testing.assert_close(model._music(later.condition.globals, 0, 6, torch.float32),
                                    model._music(cond.condition.globals, 5, 6, torch.float32))
+
+
+def test_the_key_has_its_own_guidance_scale():
+    """Three rows (all, none, all but the key) when a key is asked and its scale differs from
+    the main one, two otherwise; the tokens follow the nested combination of the three."""
+    model, cond = grid_model(), inputs()  # both items ask for C major
+    forward, rows = model.forward, []
+
+    def spy(codes, inputs=None, cache=None):
+        rows.append(codes.shape[0])
+        return forward(codes, inputs, cache)
+
+    model.forward = spy
+    first = generate(model, cond, 1, guidance=3.0, key_guidance=6.0, top_k=1)
+    assert rows[0] == 6  # 3 rows x 2 items
+    keyless = LMInputs(cond.condition.with_music(tempo=True, key=False), cond.lyrics)
+    for asked, key_scale in ((cond, None), (cond, 3.0), (keyless, 6.0)):
+        rows.clear()
+        generate(model, asked, 1, guidance=3.0, key_guidance=key_scale, top_k=1)
+        assert rows[0] == 4
+    empty = torch.zeros(2, 0, dtype=torch.long)
+    with torch.no_grad():
+        full, null, no_key = (forward(empty, branch)[:, -1]
+                              for branch in (cond, cond.null_like(), keyless))
+    expected = null + 3.0 * (no_key - null) + 6.0 * (full - no_key)
+    assert torch.equal(first[:, 0], expected.argmax(-1))
