@@ -40,6 +40,29 @@ CONTEXT_SECONDS = 5.0
 MIN_SECONDS, MAX_SECONDS = SONG_SECONDS
 
 
+def plan_windows(total: int, window: int, context: int) -> list[tuple[int, int]]:
+    """``(context frames kept, new frames)`` per window, for ``total`` frames: the first window
+    makes up to ``window`` frames, each next one keeps the last ``context`` and adds up to
+    ``window - context``. A last window that would add less than half of that is folded into
+    the one before, which keeps that much less context to make room (still at least half), or,
+    after the first window, given half a step; so no window, and no lyrics section, lasts a
+    fraction of a second."""
+    step = window - context
+    plan, have = [], 0
+    while have < total:
+        keep = min(context, have)
+        new = min(window - keep, total - have)
+        left = total - have - new
+        if 0 < left < step / 2:
+            if keep - left >= context / 2:
+                keep, new = keep - left, new + left
+            else:  # the first window: it leaves the last one half a step instead
+                new -= math.ceil(step / 2) - left
+        plan.append((keep, new))
+        have += new
+    return plan
+
+
 def plan_sections(lyrics: str, windows: int) -> list[str]:
     """The song's structure over ``windows`` windows: each window gets the lyrics section its
     middle falls in, sections sharing the time equally. From 4 windows on, the song opens and
@@ -125,8 +148,8 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         rate = self.tokens.config.frame_rate
         samples = round(spec.seconds * self.sample_rate)
         total = self.vae.latent_frames(self.codec.mel.config.num_frames(samples))
-        window, context = round(WINDOW_SECONDS * rate), round(CONTEXT_SECONDS * rate)
-        windows = 1 + max(0, math.ceil((total - window) / (window - context)))
+        plan = plan_windows(total, round(WINDOW_SECONDS * rate), round(CONTEXT_SECONDS * rate))
+        windows = len(plan)
         texts = plan_sections(lyrics, windows) if lyrics else [""] * windows
         generator = torch.Generator().manual_seed(int(seed))
 
@@ -136,15 +159,13 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         from tqdm import tqdm
 
         schedule = []
-        for index in tqdm(range(windows), desc="windows", disable=not progress):
+        for index, (keep, new) in enumerate(tqdm(plan, desc="windows", disable=not progress)):
             have = coarse.shape[1]
-            keep = min(context, have)
             start = torch.full((1,), (have - keep) / rate)  # where this window starts
             condition = replace(caption, globals=replace(caption.globals, seconds_start=start))
             track = (encode_lyrics(texts[index], language) if texts[index]
                      else torch.zeros(0, dtype=torch.long))[None]
             inputs = LMInputs(condition, track)
-            new = min(window - keep, total - have)
             codes = generate(self.coarse, inputs, new, guidance=guidance,
                              key_guidance=default_key_scale(guidance) if key_guidance is None
                              else key_guidance,

@@ -9,7 +9,7 @@ from latentaudio.errors import LatentAudioError
 from latentaudio.tokens import ResidualVQ
 from latentaudio.tokens.fine import FineModel
 from latentaudio.tokens.lm import CoarseLM
-from latentaudio.tokens.pipeline import TokenPipeline, plan_sections
+from latentaudio.tokens.pipeline import TokenPipeline, plan_sections, plan_windows
 from tests.fixtures import tiny_text_encoder
 
 
@@ -39,6 +39,22 @@ def test_long_outputs_run_in_windows_to_the_exact_length(pipe):
     again = pipe("a slow piano piece", seconds=14.0, seed=3, progress=False)
     np.testing.assert_array_equal(out.audios, again.audios)
     assert out.mastering[0].watermark is not None
+
+
+@pytest.mark.parametrize("total", [1, 100, 215, 216, 322, 324, 431, 2584])
+def test_windows_cover_the_song_with_no_sliver_at_the_end(total):
+    """10 s windows with 5 s of context at the default codec's 21.5 frames a second: every
+    frame is made once, within the model's window, and no window after the first adds less
+    than half a step (a 20 s song used to end on a 0.1 s window that sang the outro)."""
+    window, context = 215, 108
+    plan = plan_windows(total, window, context)
+    assert sum(new for _, new in plan) == total and plan[0][0] == 0
+    have = 0
+    for keep, new in plan:
+        assert keep <= min(context, have) and keep >= min(context, have) / 2
+        assert 0 < new and keep + new <= window
+        have += new
+    assert all(new >= (window - context) / 2 for _, new in plan[1:])
 
 
 def test_lyrics_follow_the_sections(pipe):
