@@ -9,7 +9,7 @@ carries at most 64 MiB): the corpus's VAE latents and its captions' MiniLM state
   about 0.01, is far below the flow's noise), concatenated along time, with offsets.
 - ``text.safetensors``: each distinct caption's MiniLM token states (first ``--tokens``), int8
   with a per-token scale, and their masks. The GPU then needs no text encoder.
-- ``clips.jsonl``: id, split, seconds, caption index, bpm, key.
+- ``clips.jsonl``: id, split, seconds, caption index, bpm, key, beat_offset.
 - ``wheels/``: the diffusers wheel (not in the GPU image), from this machine's pip cache or PyPI.
 
 Latents come from a diffusion run's cache (``train diffusion`` fills it); clips not in it are
@@ -72,7 +72,7 @@ def main() -> None:
         rows.append({"id": clip.id, "split": clip.split, "seconds": clip.seconds,
                      "caption": index[spec.caption],
                      "bpm": clip.bpm if clip.bpm is not None else spec.bpm,
-                     "key": clip.key or spec.key})
+                     "key": clip.key or spec.key, "beat_offset": clip.beat_offset or 0.0})
     args.out.mkdir(parents=True, exist_ok=True)
     save_file({"latents": torch.cat(parts, dim=-1).contiguous(),
                "scales": torch.stack(scales).contiguous(),

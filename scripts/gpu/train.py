@@ -54,6 +54,7 @@ class Pack:
         self.bpm = torch.tensor([r["bpm"] if r["bpm"] else math.nan for r in rows],
                                 device=device)
         self.key = torch.tensor([key_index(r["key"]) for r in rows], device=device)
+        self.beat_offset = torch.tensor([r.get("beat_offset", 0.0) for r in rows], device=device)
         from safetensors import safe_open
 
         with safe_open(str(folder / "latents.safetensors"), "pt") as handle:
@@ -65,6 +66,7 @@ class Pack:
         """``(latents (B, C, frames), mask (B, frames), Conditioning)`` of random crops."""
         from latentaudio.conditioning.condition import Conditioning
         from latentaudio.conditioning.embedders import GlobalInputs
+        from latentaudio.train.tasks import grid_start
 
         picks = torch.randint(len(self.rows), (size,), generator=generator).tolist()
         channels = self.latents.shape[0]
@@ -87,7 +89,8 @@ class Pack:
         pooled = (states * text_mask[..., None]).sum(1) / text_mask.sum(1, keepdim=True)
         clips = torch.tensor([self.rows[p] for p in picks], device=self.device)
         condition = Conditioning(states, text_mask, torch.nn.functional.normalize(pooled, dim=-1),
-                                 GlobalInputs(torch.tensor(starts, device=self.device),
+                                 GlobalInputs(grid_start(torch.tensor(starts, device=self.device),
+                                                         self.bpm[clips], self.beat_offset[clips]),
                                               torch.tensor(totals, device=self.device),
                                               self.bpm[clips], self.key[clips]))
         return x, mask, condition
