@@ -283,10 +283,10 @@ class LatentAudioPipeline(OwnLoader, TransformerLoraLoader, DiffusionPipeline):
         simpler progress hook, called every ``callback_steps`` steps and at the last.
 
         ``tempo_guidance_scale`` / ``key_guidance_scale`` guide the asked tempo and key apart
-        from the words (:func:`~latentaudio.diffusion.guidance.guided`). None: the tempo at
-        ``guidance_scale``, the key at ``KEY_GUIDANCE_RATIO`` (1.75) x it, which follows an asked
-        key more closely. An own scale costs one more denoiser row per step (two when both
-        differ), and only when some prompt asks for that tempo or key.
+        from the words (:func:`~latentaudio.diffusion.guidance.guided`). None: each at 1.75 x
+        ``guidance_scale`` (``TEMPO_GUIDANCE_RATIO``, ``KEY_GUIDANCE_RATIO``), which follows an
+        asked tempo and key more closely. An own scale costs one more denoiser row per step (two
+        when both differ), and only when some prompt asks for that tempo or key.
 
         ``melody`` / ``style``: one reference recording, 44.1 kHz ``(channels, samples)``, for
         every prompt, or a list with one per prompt. ``safety_check`` refuses prompts that name

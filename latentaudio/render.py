@@ -89,10 +89,13 @@ def write_clip(out: Path, clip: np.ndarray, r: Request, spec, details: dict, *, 
     record = provenance(operation=r.operation, prompt=r.prompt, seed=r.seed, model=model,
                         watermark=watermark)
     scales = {"tempo_cfg": r.tempo_cfg, "key_cfg": r.key_cfg}
-    if spec.key and r.key_cfg is None and r.cfg != 1.0:
-        from latentaudio.diffusion.guidance import default_key_scale
+    from latentaudio.diffusion.guidance import default_key_scale, default_tempo_scale
 
-        scales["key_cfg"] = default_key_scale(r.cfg)  # the default, as run
+    if r.operation != "song" and r.cfg != 1.0:  # the defaults, as run (songs have none)
+        if spec.key and r.key_cfg is None:
+            scales["key_cfg"] = default_key_scale(r.cfg)
+        if spec.bpm and r.tempo_cfg is None:
+            scales["tempo_cfg"] = default_tempo_scale(r.cfg)
     sidecar = {"operation": r.operation, **details, "prompt": r.prompt,
                "caption": spec.caption, "seconds": clip.shape[-1] / sample_rate,
                "bpm": spec.bpm, "key": spec.key, "seed": r.seed, "steps": r.steps, "cfg": r.cfg,

@@ -56,9 +56,9 @@ class Request(Sampling):
     seconds: float | None = Field(None, description="generate and song: duration; extend: "
                                   "total length")
     tempo_cfg: float | None = Field(None, description="generate: the tempo's own guidance "
-                                    "scale (default: cfg)")
-    key_cfg: float | None = Field(None, description="generate and song: the key's own "
-                                  "guidance scale (default: 1.75 x cfg)")
+                                    "scale (default: 1.75 x cfg)")
+    key_cfg: float | None = Field(None, description="the key's own guidance scale "
+                                  "(default: generate 1.75 x cfg; song: cfg)")
     lufs: float = Field(-14.0, description="loudness target (generate, loop, song); edits keep "
                         "the input's loudness")
     start: float | None = Field(None, description="inpaint region start, seconds")

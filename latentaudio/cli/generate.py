@@ -51,7 +51,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bpm", type=positive_float, default=None, help="tempo for music")
     parser.add_argument("--key", default=None, help='key for music, e.g. "A minor"')
     parser.add_argument("--tempo-cfg", type=guidance_scale, default=None, metavar="SCALE",
-                        help="guidance scale of the tempo alone (default: --cfg); another "
+                        help="guidance scale of the tempo alone (default: 1.75 x --cfg); another "
                         "value costs one more denoiser row a step for prompts with a bpm")
     parser.add_argument("--key-cfg", type=guidance_scale, default=None, metavar="SCALE",
                         help="guidance scale of the key alone (default: 1.75 x --cfg, which "

@@ -49,8 +49,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cfg", type=guidance_scale, default=3.0,
                         help="guidance on the token logits; 1 = none (default: %(default)s)")
     parser.add_argument("--key-cfg", type=guidance_scale, default=None,
-                        help="the key's own guidance scale, when a key is asked (default: 1.75 "
-                        "x --cfg)")
+                        help="the key's own guidance scale, when a key is asked: one more "
+                        "token row (default: --cfg, none of its own)")
     add_token_sampling_options(parser)
     parser.add_argument("--lufs", type=loudness_target, default=-14.0,
                         help="loudness target in LUFS (default: %(default)s)")

@@ -133,10 +133,8 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
     ) -> GenerationOutput:
         """``decoder``: how log-mel becomes audio (:mod:`latentaudio.decoders`).
         ``key_guidance``: the key's own guidance scale, for a prompt that asks for a key
-        (default: :func:`~latentaudio.diffusion.guidance.default_key_scale` of ``guidance``,
-        as the DiT's)."""
-        from latentaudio.diffusion.guidance import default_key_scale
-
+        (default: ``guidance``, no own scale: 1.75 x it, the DiT's default, moved the benchmark
+        song's key in 1 of 16 windows and made it 25-40% slower; ``benchmarks/song.py``)."""
         # 1. Check inputs.
         decoder = self.codec.check_decoder(decoder)
         check_prompt(prompt, safety_check=safety_check, what="music")
@@ -167,8 +165,7 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
                      else torch.zeros(0, dtype=torch.long))[None]
             inputs = LMInputs(condition, track)
             codes = generate(self.coarse, inputs, new, guidance=guidance,
-                             key_guidance=default_key_scale(guidance) if key_guidance is None
-                             else key_guidance,
+                             key_guidance=key_guidance,
                              temperature=temperature, top_k=top_k, top_p=top_p,
                              generators=[generator], context=coarse[:, have - keep:])
             coarse = torch.cat([coarse, codes], dim=1)

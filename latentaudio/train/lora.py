@@ -131,7 +131,7 @@ def prior_examples(folder: Path, prompts: list[str], frames: int, seconds: float
         padded[:, : latents.shape[-1]] = latents
         spec = parse_prompt(prompt)
         items.append({"caption": prompt, "seconds_start": 0.0, "seconds_total": seconds,
-                      "bpm": float(spec.bpm) if spec.bpm else float("nan"),
+                      "bpm": float(spec.bpm) if spec.bpm else float("nan"), "beat_offset": 0.0,
                       "key": spec.key or "", "features": padded, "mask": mask})
     return items
 

@@ -384,11 +384,13 @@ def test_generate_end_to_end_is_deterministic(capsys, tmp_path, tiny_generator):
     assert sidecar["caption"] == "rain on a tin roof" and sidecar["model"]["id"] == "generator"
     assert sidecar["decoder"] == "hybrid"  # the default
     assert "key_cfg" not in sidecar  # no key asked: no key guidance
-    code, _, err = run(capsys, "generate", "a drum loop in A minor", "--checkpoint",
+    assert "tempo_cfg" not in sidecar  # nor tempo
+    code, _, err = run(capsys, "generate", "a drum loop in A minor, 120 bpm", "--checkpoint",
                        str(tiny_generator), "--steps", "1", "--seconds", "1", "--cfg", "4", "-q",
                        "-o", str(tmp_path / "k.flac"))
     assert code == 0, err
-    assert json.loads((tmp_path / "k.flac.json").read_text())["key_cfg"] == 7.0  # as run
+    keyed = json.loads((tmp_path / "k.flac.json").read_text())
+    assert keyed["key_cfg"] == keyed["tempo_cfg"] == 7.0  # the defaults, as run
     assert load_audio(tmp_path / "a.flac").shape == (2, round(1.5 * 44_100))
 
     code, _, err = run(capsys, *argv, "--decoder", "vocoder", "-o", str(tmp_path / "c.flac"))
@@ -611,11 +613,11 @@ def test_song_and_generate_with_the_ar_backend(capsys, tmp_path, tiny_token_gene
         ("verse", ["hello", "there"]), ("chorus", ["la", "la", "la"])]
     assert schedule[0]["start"] == 0 and schedule[-1]["end"] == pytest.approx(12, abs=0.1)
     assert "key_cfg" not in sidecar  # no key asked: no key guidance
-    for extra, scale in (([], 5.25), (["--key-cfg", "6"], 6.0)):  # default: 1.75 x --cfg 3
+    for extra, scale in (([], None), (["--key-cfg", "6"], 6.0)):  # default: none of its own
         code, _, err = run(capsys, "song", "a pop song", "--key", "A minor", "--seconds", "2",
                            *extra, *common, "-o", str(tmp_path / "keyed.wav"))
         assert code == 0, err
-        assert json.loads((tmp_path / "keyed.wav.json").read_text())["key_cfg"] == scale
+        assert json.loads((tmp_path / "keyed.wav.json").read_text()).get("key_cfg") == scale
     code, _, err = run(capsys, "generate", "a drum loop", "--backend", "ar", "--seconds", "2",
                        *common, "-o", str(tmp_path / "ar.wav"))
     assert code == 0, err

@@ -16,7 +16,13 @@ from latentaudio.conditioning.grid import (
     music_frames,
 )
 from latentaudio.denoisers import LatentDiT
-from latentaudio.diffusion.guidance import KEY_GUIDANCE_RATIO, combine, guided, music_scales
+from latentaudio.diffusion.guidance import (
+    KEY_GUIDANCE_RATIO,
+    TEMPO_GUIDANCE_RATIO,
+    combine,
+    guided,
+    music_scales,
+)
 from latentaudio.train.tasks import grid_start
 
 RATE = 21.533203125  # the default codec's latent frames per second
@@ -149,13 +155,17 @@ def test_own_guidance_scales_for_tempo_and_key():
         return model(x, time, condition)
 
     with torch.no_grad():
-        key_only = guided(counted, x, time, condition, negative, 4.0, key_scale=7.0)
+        key_only = guided(counted, x, time, condition, negative, 4.0, tempo_scale=4.0,
+                          key_scale=7.0)
         default = guided(model, x, time, condition, negative, 4.0)
         shared = guided(counted, x, time, condition, negative, 4.0, 6.0, 6.0)
     expected = e[0] + 4.0 * (e[1] - e[0]) + 4.0 * (e[2] - e[1]) + 7.0 * (e[3] - e[2])
     assert rows[0] == 3 * len(x) and torch.allclose(key_only, expected, atol=1e-4)
-    # The default: the key at KEY_GUIDANCE_RATIO x the main scale, the tempo at the main one.
-    assert KEY_GUIDANCE_RATIO * 4.0 == 7.0 and torch.allclose(default, key_only, atol=1e-5)
+    # The default: the tempo and the key at 1.75 x the main scale, one row for both.
+    assert KEY_GUIDANCE_RATIO * 4.0 == TEMPO_GUIDANCE_RATIO * 4.0 == 7.0
+    with torch.no_grad():
+        assert torch.allclose(default, guided(model, x, time, condition, negative, 4.0, 7.0, 7.0),
+                              atol=1e-5)
     expected = e[0] + 4.0 * (e[1] - e[0]) + 6.0 * (e[2] - e[1]) + 6.0 * (e[3] - e[2])
     assert rows[1] == 3 * len(x) and torch.allclose(shared, expected, atol=1e-4)
 
