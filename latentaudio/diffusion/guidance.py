@@ -18,6 +18,14 @@ def combine(conditional: torch.Tensor, unconditional: torch.Tensor, scale: float
     return unconditional + scale * (conditional - unconditional)
 
 
+def combine_nested(full: torch.Tensor, partial: torch.Tensor, unconditional: torch.Tensor,
+                   scale: float, full_scale: float) -> torch.Tensor:
+    """``unconditional + scale * (partial - unconditional) + full_scale * (full - partial)``:
+    guidance with one conditioning group (the key, the tempo) on its own scale, ``partial``
+    being the branch without it; for denoiser outputs and token logits alike."""
+    return combine(partial, unconditional, scale) + full_scale * (full - partial)
+
+
 # The tempo's and the key's own scales, as multiples of the main one, when none is given,
 # measured on the corpus's test split (benchmarks/prompt_following.py --kind music, 35 music
 # prompts). The key (session 9): key exact 0.257 -> 0.371 and MIREX 0.454 -> 0.560 at 7 against
@@ -87,7 +95,7 @@ def guided(denoise: Denoise, x: torch.Tensor, time: torch.Tensor, condition: Con
         outputs = denoise(torch.cat([x] * 3), torch.cat([time] * 3),
                           Conditioning.cat([negative, middle, condition]))
         unconditional, partial, full = outputs.chunk(3)
-        return unconditional + scale * (partial - unconditional) + other * (full - partial)
+        return combine_nested(full, partial, unconditional, scale, other)
     branches = [negative, condition.with_music(tempo=False, key=False),
                 condition.with_music(tempo=True, key=False), condition]
     outputs = denoise(torch.cat([x] * 4), torch.cat([time] * 4), Conditioning.cat(branches))

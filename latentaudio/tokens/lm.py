@@ -273,14 +273,13 @@ def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float 
     two rows; so it is for a prompt that asks for no key."""
     from tqdm import tqdm
 
-    from latentaudio.conditioning.embedders import KEY_CLASSES
-    from latentaudio.diffusion.guidance import combine
+    from latentaudio.diffusion.guidance import combine, combine_nested, music_scales
 
     batch = len(inputs.lyrics)
     generators = generators or [torch.Generator().manual_seed(0) for _ in range(batch)]
-    asks_key = bool((inputs.condition.globals.key != KEY_CLASSES).any())
-    if key_guidance is None or key_guidance == guidance or not asks_key:
-        key_guidance = guidance
+    # The coarse model has no tempo scale of its own; a key nobody asks for takes the main one.
+    key_guidance = music_scales(guidance, guidance, guidance if key_guidance is None
+                                else key_guidance, inputs.condition)[1]
     rows = 1 if guidance == key_guidance == 1.0 else 2 if key_guidance == guidance else 3
     branches = [inputs, inputs.null_like()][:rows]
     if rows == 3:  # all, null, no key
@@ -293,8 +292,7 @@ def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float 
     for _ in tqdm(range(length), desc="tokens", disable=not progress):
         if rows == 3:
             full, unconditional, keyless = logits.float().chunk(3)
-            step = (combine(keyless, unconditional, guidance)
-                    + key_guidance * (full - keyless))
+            step = combine_nested(full, keyless, unconditional, guidance, key_guidance)
         elif rows == 2:
             conditional, unconditional = logits.float().chunk(2)
             step = combine(conditional, unconditional, guidance)

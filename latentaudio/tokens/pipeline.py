@@ -134,7 +134,7 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         """``decoder``: how log-mel becomes audio (:mod:`latentaudio.decoders`).
         ``key_guidance``: the key's own guidance scale, for a prompt that asks for a key
         (default: ``guidance``, no own scale: 1.75 x it, the DiT's default, moved the benchmark
-        song's key in 1 of 16 windows and made it 25-40% slower; ``benchmarks/song.py``)."""
+        song's key in 1 of 16 windows and made it 10% slower; ``benchmarks/song.py``)."""
         # 1. Check inputs.
         decoder = self.codec.check_decoder(decoder)
         check_prompt(prompt, safety_check=safety_check, what="music")
