@@ -5,6 +5,7 @@ import pytest
 
 from latentaudio.postprocess import (
     MasteringConfig,
+    TruePeakLimiter,
     fade,
     loudness,
     master,
@@ -133,3 +134,16 @@ def test_a_clip_the_ceiling_holds_down_ends_as_close_as_it_allows_and_says_so():
 def test_near_silence_is_reported_silent():
     _, report = master(sine(440.0, seconds=2.0, amplitude=1e-5), RATE)
     assert report.loudness_case == "silent" and report.gain_db == 0.0
+
+
+def test_the_limiter_estimates_once_and_aims_below_a_residue_it_measured():
+    limiter = TruePeakLimiter(_dense_noise(np.random.default_rng(0)), RATE, -1.0)
+    limited, estimate, acted = limiter(10.0)  # +10 dB into the ceiling: the limiter acts
+    assert acted and estimate <= -1.0 + 1e-9
+    # The gain's slope lifts an interpolated peak a little above the estimate; verify()
+    # measures it, trims it, and the limiter aims that much lower from then on.
+    trimmed, peak, trim_db = limiter.verify(limited)
+    assert true_peak(limited) > -1.0 and trim_db > 0
+    assert peak == pytest.approx(true_peak(trimmed)) and peak <= -1.0
+    again, _, _ = limiter(10.0)
+    assert limiter.aim_dbtp < -1.0 and true_peak(again) <= -1.0
