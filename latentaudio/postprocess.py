@@ -85,11 +85,12 @@ def _oversampled_envelope(wav: np.ndarray) -> np.ndarray:
     """``(samples,)``: each sample's largest magnitude over the channels and its 4x-oversampled
     neighbours (BS.1770-4 Annex 2), the sample itself included."""
     samples = wav.shape[-1]
-    phases = np.abs(resample_poly(wav.astype(np.float64), 4, 1, axis=-1)).reshape(-1, samples, 4)
+    # float32: 4x faster than float64 on a song, within 1e-6 of it (far below 0.01 dB).
+    phases = np.abs(resample_poly(wav.astype(np.float32), 4, 1, axis=-1)).reshape(-1, samples, 4)
     # Maxima of the four strided phases: numpy reduces a length-4 inner axis 5x slower.
     envelope = np.maximum(np.maximum(phases[..., 0], phases[..., 1]),
                           np.maximum(phases[..., 2], phases[..., 3])).max(axis=0)
-    return np.maximum(envelope, np.abs(wav).reshape(-1, samples).max(axis=0))
+    return np.maximum(envelope, np.abs(wav).reshape(-1, samples).max(axis=0)).astype(np.float64)
 
 
 def _dbtp(peak: float) -> float:

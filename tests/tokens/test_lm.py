@@ -1,6 +1,7 @@
 """The coarse token model: the KV cache changes nothing, top-k 1 is greedy and deterministic,
 filtering keeps what it should, guidance at scale 1 is the conditional model, and it learns."""
 
+import pytest
 import torch
 
 from latentaudio.conditioning.condition import Conditioning
@@ -30,15 +31,16 @@ def tiny(seed=0):
                     text_dim=16, lyric_vocabulary=20).eval()
 
 
-def test_cached_steps_equal_the_full_forward():
+@pytest.mark.parametrize("length", [9, 90])  # 90: the cache's buffers grow twice on the way
+def test_cached_steps_equal_the_full_forward(length):
     model, cond = tiny(), inputs()
-    codes = torch.randint(0, K, (2, 9), generator=torch.Generator().manual_seed(1))
+    codes = torch.randint(0, K, (2, length), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        full = model(codes, cond)  # (B, 10, K)
+        full = model(codes, cond)  # (B, length + 1, K)
         cache = model.new_cache()
         first = model(codes[:, :4], cond, cache)
-        steps = [model(codes[:, i: i + 1], cache=cache) for i in range(4, 9)]
-    assert full.shape == (2, 10, K)
+        steps = [model(codes[:, i: i + 1], cache=cache) for i in range(4, length)]
+    assert full.shape == (2, length + 1, K) and cache.length == full.shape[1] - 1 + cache.prefix
     torch.testing.assert_close(first, full[:, :5], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(torch.cat(steps, 1), full[:, 5:], atol=1e-5, rtol=1e-4)
 
