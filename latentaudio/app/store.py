@@ -142,18 +142,14 @@ class JobStore:
                       (float(progress), job_id))
 
     def succeed(self, job_id: str, output_path: str, sidecar: dict) -> bool:
-        """Mark the job done, unless a cancel was asked for meanwhile (then it is cancelled:
-        what DELETE answered holds even for a job past its last denoising step). Returns
-        whether it succeeded."""
-        with self._lock:
-            done = self._db.execute(
-                "UPDATE jobs SET status = 'succeeded', progress = 1, output_path = ?, "
-                "sidecar = ?, finished = ? WHERE id = ? AND cancel_requested = 0",
-                (output_path, json.dumps(sidecar), time.time(), job_id)).rowcount == 1
-            if not done:
-                self._db.execute("UPDATE jobs SET status = 'cancelled', finished = ? "
-                                 "WHERE id = ?", (time.time(), job_id))
-        return done
+        """Mark the job done, unless a cancel was asked for meanwhile: then it stays running
+        until the worker has removed its files and calls :meth:`mark_cancelled` (what DELETE
+        answered holds even for a job past its last denoising step, and a client that sees
+        "cancelled" finds no output). Returns whether it succeeded."""
+        return self._execute(
+            "UPDATE jobs SET status = 'succeeded', progress = 1, output_path = ?, sidecar = ?, "
+            "finished = ? WHERE id = ? AND cancel_requested = 0",
+            (output_path, json.dumps(sidecar), time.time(), job_id)).rowcount == 1
 
     def fail(self, job_id: str, error: str) -> None:
         self._execute("UPDATE jobs SET status = 'failed', error = ?, finished = ? WHERE id = ?",

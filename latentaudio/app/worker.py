@@ -122,6 +122,7 @@ class WorkerPool:
                 for made in (written, self.outputs / f"{job.id}.png",
                              written.with_name(written.name + ".json")):
                     Path(made).unlink(missing_ok=True)
+                self.store.mark_cancelled(job.id)  # only once its files are gone
                 log.info("job %s cancelled after its last step", job.id)
 
 
