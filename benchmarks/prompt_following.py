@@ -52,9 +52,11 @@ def main() -> None:
     parser.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:STRENGTH]",
                         help="score the model with these LoRA adapters (out-of-family drift)")
     parser.add_argument("--tempo-cfg", type=float, default=None,
-                        help="the tempo's own guidance scale (default: --cfg)")
+                        help="the tempo's own guidance scale (default: the package's, "
+                        "1.75 x --cfg)")
     parser.add_argument("--key-cfg", type=float, default=None,
-                        help="the key's own guidance scale (default: --cfg)")
+                        help="the key's own guidance scale (default: the package's, "
+                        "1.75 x --cfg)")
     parser.add_argument("--decoder", choices=["hybrid", "vocoder", "griffin-lim"], default=None,
                         help="how mels become audio (default: the package's); the same seeds "
                         "give the same latents whichever is chosen")
