@@ -79,6 +79,10 @@ def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
                         "checkpoints/latentaudio-small)")
     parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "tiny"],
                         help="caption encoder (default: %(default)s)")
+    parser.add_argument("--grow-layers", type=positive_int, default=None, metavar="N",
+                        help="with --init: train a DiT of N blocks grown from the --init one "
+                        "(its blocks spread evenly, the new ones starting as identity), so the "
+                        "deeper model starts where the trained one is; give it again to resume")
 
 
 def _token_model_arguments(parser: argparse.ArgumentParser, kind: str) -> None:

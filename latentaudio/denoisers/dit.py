@@ -77,3 +77,37 @@ class LatentDiT(ModelMixin, ConfigMixin, PeftAdapterMixin):
                         global_hidden_states=global_states, rotary_embedding=rotary,
                         attention_mask=latent_mask, encoder_attention_mask=condition.text_mask,
                         return_dict=False)[0]
+
+    def make_identity(self, blocks: list[int]) -> None:
+        """Zero the output projections of these transformer blocks (self-attention,
+        cross-attention, feed-forward): each residual branch then adds nothing, so the block
+        passes its input through, yet its inner weights keep their random start and learn as
+        soon as the projections move (zero-initialised residual branches, as DiT's adaLN-Zero)."""
+        with torch.no_grad():
+            for index in blocks:
+                block = self.dit.transformer_blocks[index]
+                for layer in (block.attn1.to_out[0], block.attn2.to_out[0], block.ff.net[-1]):
+                    layer.weight.zero_()
+                    if layer.bias is not None:
+                        layer.bias.zero_()
+
+
+BLOCKS = "dit.transformer_blocks."
+
+
+def deepen_state(state: dict[str, torch.Tensor], layers: int,
+                 new_layers: int) -> tuple[dict[str, torch.Tensor], list[int]]:
+    """A ``layers``-block DiT's weights laid out for ``new_layers`` blocks: old block ``i`` at
+    position ``i * new_layers // layers``, spread evenly. Returns the renamed weights and the
+    positions left for new blocks (for :meth:`LatentDiT.make_identity`)."""
+    if new_layers < layers:
+        raise ValueError(f"cannot deepen {layers} blocks to {new_layers}")
+    moved = {index: index * new_layers // layers for index in range(layers)}
+    renamed = {}
+    for name, tensor in state.items():
+        if name.startswith(BLOCKS):
+            index, rest = name[len(BLOCKS):].split(".", 1)
+            name = f"{BLOCKS}{moved[int(index)]}.{rest}"
+        renamed[name] = tensor
+    return renamed, sorted(set(range(new_layers)) - set(moved.values()))
+

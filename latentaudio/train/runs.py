@@ -33,6 +33,7 @@ class RunOptions:
     workers: int = 0
     seed: int = 0
     init: Path | None = None
+    grow_layers: int | None = None  # a deeper DiT than --init's (its blocks spread, new = identity)
     quiet: bool = False
     codec: Path | None = None
     tokens: Path | None = None
@@ -75,21 +76,37 @@ def init_config(folder: Path, config: dict) -> dict:
 
 
 
-def load_init(model, folder: Path) -> None:
+def load_init(model, folder: Path, grow_layers: int | None = None) -> None:
+    """Load ``folder``'s weights into ``model``. ``grow_layers``: ``model`` is a DiT deeper than
+    the saved one; the saved blocks are spread over its depth and the others start as identity
+    (:func:`~latentaudio.denoisers.dit.deepen_state`), so it starts as the saved model's
+    function."""
     import torch
     from safetensors.torch import load_file
+
+    from latentaudio.denoisers.dit import BLOCKS, deepen_state
 
     files = sorted(folder.glob("*.safetensors"))
     if not files:
         raise LatentAudioError(f"--init {folder}: no safetensors weights there")
     state = {k: v.to(torch.float32) for f in files for k, v in load_file(str(f)).items()}
+    fresh: list[int] = []
+    if grow_layers is not None:
+        saved = json.loads((folder / "config.json").read_text())["layers"]
+        state, fresh = deepen_state(state, saved, grow_layers)
+        print(f"DiT deepened from {saved} to {grow_layers} blocks; new blocks {fresh} start "
+              "as identity")
     missing, unexpected = model.load_state_dict(state, strict=False)
     # Conditioning paths added since those weights were trained start at zero (they add
     # nothing until trained), so a denoiser can learn melody or style on top of its old self.
     new = [name for name in missing if name.startswith(("reference_embedder.", "music."))]
-    missing = [name for name in missing if name not in new]
     if new:
         print(f"new conditioning inputs start from zero ({len(new)} tensors)")
+    # Blocks a deepened DiT adds keep their random start, with zeroed output projections.
+    added = tuple(f"{BLOCKS}{index}." for index in fresh)
+    missing = [name for name in missing if name not in new and not name.startswith(added)]
+    if fresh:
+        model.make_identity(fresh)
     if missing or unexpected:
         raise LatentAudioError(f"--init {folder} does not fit this model ({len(missing)} "
                                f"missing, {len(unexpected)} unexpected tensors)")
@@ -124,6 +141,14 @@ def run(options: RunOptions, kind: str) -> Path:
     features, gain, extras, lyric_ids = None, (-12.0, 0.0), {}, 0
     if options.init is not None:
         config = init_config(options.init, config)
+    if options.grow_layers is not None:
+        if kind != "dit" or options.init is None:
+            raise LatentAudioError("--grow-layers deepens a DiT: use it with --denoiser dit and "
+                                   "--init FOLDER")
+        if options.grow_layers < config["layers"]:
+            raise LatentAudioError(f"--grow-layers {options.grow_layers} is fewer than the "
+                                   f"{config['layers']} blocks of {options.init}")
+        config["layers"] = options.grow_layers
     if kind == "vae":
         task = VAETask(MelVAE(**config), mel)
     elif kind == "vocoder":
@@ -174,7 +199,7 @@ def run(options: RunOptions, kind: str) -> Path:
         if config.get("style_dim"):
             extras["style"] = style_cache(options.out / "features-cache")
     if options.init is not None and kind != "vocoder":
-        load_init(task.model, options.init)
+        load_init(task.model, options.init, options.grow_layers)
     dataset = ClipDataset(train_clips, root, seconds=options.seconds, gain_db=gain,
                           features=features, extras=extras, lyric_ids=lyric_ids,
                           seed=options.seed)

@@ -225,3 +225,33 @@ def test_coarse_runs_log_held_out_losses_for_songs_and_the_rest():
     assert set(figures) == {"held_out_loss_songs", "held_out_loss_other"}
     assert figures == task.validate(model)  # no randomness: comparable across checkpoints
     assert all(1.0 < value < 4.0 for value in figures.values())  # near ln 8 untrained
+
+
+def test_a_deepened_dit_starts_as_the_model_it_grew_from(tmp_path):
+    from latentaudio.conditioning.condition import Conditioning
+    from latentaudio.conditioning.embedders import GlobalInputs
+    from latentaudio.denoisers.dit import LatentDiT, deepen_state
+    from latentaudio.train.runs import load_init
+
+    assert deepen_state({}, 6, 9)[1] == [2, 5, 8]  # old blocks at 0 1 3 4 6 7
+    assert deepen_state({}, 6, 12)[1] == [1, 3, 5, 7, 9, 11]
+    size = dict(latent_channels=4, heads=2, key_value_heads=1, head_dim=8, text_dim=16,
+                cross_attention_dim=16, global_dim=16, time_dim=16)
+    torch.manual_seed(0)
+    shallow = LatentDiT(layers=2, **size).eval()
+    for parameter in shallow.parameters():  # trained-looking weights: no zeros anywhere
+        parameter.data.normal_(std=0.2)
+    shallow.save_pretrained(tmp_path / "shallow")
+    deep = LatentDiT(layers=3, **size).eval()
+    load_init(deep, tmp_path / "shallow", grow_layers=3)
+    x, time = torch.randn(2, 4, 20), torch.full((2,), 0.3)
+    condition = Conditioning(torch.randn(2, 5, 16), torch.ones(2, 5, dtype=torch.bool),
+                             torch.randn(2, 16),
+                             GlobalInputs(torch.zeros(2), torch.full((2,), 4.0),
+                                          torch.full((2,), float("nan")),
+                                          torch.full((2,), 24)))
+    with torch.no_grad():
+        torch.testing.assert_close(deep(x, time, condition), shallow(x, time, condition))
+    # The new block (position 2) learns: its inner weights are random, not zero.
+    assert deep.dit.transformer_blocks[2].attn1.to_q.weight.abs().sum() > 0
+    assert deep.dit.transformer_blocks[2].ff.net[-1].weight.abs().sum() == 0
