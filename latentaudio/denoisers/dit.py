@@ -110,4 +110,3 @@ def deepen_state(state: dict[str, torch.Tensor], layers: int,
             name = f"{BLOCKS}{moved[int(index)]}.{rest}"
         renamed[name] = tensor
     return renamed, sorted(set(range(new_layers)) - set(moved.values()))
-

@@ -84,16 +84,18 @@ def load_init(model, folder: Path, grow_layers: int | None = None) -> None:
     import torch
     from safetensors.torch import load_file
 
-    from latentaudio.denoisers.dit import BLOCKS, deepen_state
-
     files = sorted(folder.glob("*.safetensors"))
     if not files:
         raise LatentAudioError(f"--init {folder}: no safetensors weights there")
     state = {k: v.to(torch.float32) for f in files for k, v in load_file(str(f)).items()}
     fresh: list[int] = []
+    added: tuple[str, ...] = ()  # the names of the blocks a deepened DiT adds
     if grow_layers is not None:
+        from latentaudio.denoisers.dit import BLOCKS, deepen_state
+
         saved = json.loads((folder / "config.json").read_text())["layers"]
         state, fresh = deepen_state(state, saved, grow_layers)
+        added = tuple(f"{BLOCKS}{index}." for index in fresh)
         print(f"DiT deepened from {saved} to {grow_layers} blocks; new blocks {fresh} start "
               "as identity")
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -103,7 +105,6 @@ def load_init(model, folder: Path, grow_layers: int | None = None) -> None:
     if new:
         print(f"new conditioning inputs start from zero ({len(new)} tensors)")
     # Blocks a deepened DiT adds keep their random start, with zeroed output projections.
-    added = tuple(f"{BLOCKS}{index}." for index in fresh)
     missing = [name for name in missing if name not in new and not name.startswith(added)]
     if fresh:
         model.make_identity(fresh)
