@@ -6,7 +6,10 @@
 
 For each corpus category (sound-effect classes and music genres with >= 20 training clips) it
 takes up to ``--per-class`` test-split clips, generates audio from each clip's caption (seed =
-row number, the clip's duration capped at 10 s) and scores the output three ways:
+row number, the clip's duration capped at 10 s) and scores the output three ways, beside the
+real test clip and that clip encoded and decoded by the model's own codec (the "codec" column:
+what a generator that made perfect latents would score, so the gap to "real" is the codec's and
+the gap to "codec" the generator's):
 
 - **category**: nearest class centroid of aisfx embeddings (centroids from up to 24 train clips
   per class). The same classifier on the real test clips is the ceiling; the generated clips
@@ -33,6 +36,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 MIN_TRAIN = 20
 REFERENCE_PER_CLASS = 24
@@ -151,11 +155,17 @@ def main() -> None:
             out = pipe(clip.caption, allow_silence=True, **kwargs)
         generated = out.audios[0]
         real = load_audio(clip.resolve(root), duration_seconds=seconds)
+        # The real clip through the model's own codec (encode, decode with the same decoder):
+        # the most a generator that makes perfect latents could score.
+        with torch.no_grad():
+            coded = pipe.codec.reconstruct(torch.from_numpy(real)[None], args.decoder)[0]
+        coded = coded.float().numpy()
         row = {"caption": clip.caption, "category": clip.category, "kind": clip.kind,
                "generated_class": classify(generated, "generated"),
-               "real_class": classify(real)}
+               "real_class": classify(real), "codec_class": classify(coded)}
+        scored = (("generated", generated), ("real", real), ("codec", coded))
         if clip.bpm:
-            for which, audio in (("generated", generated), ("real", real)):
+            for which, audio in scored:
                 estimate, grid = beat_tempo(audio, SAMPLE_RATE), estimate_tempo(audio, SAMPLE_RATE)
                 row[f"{which}_bpm"], row[f"{which}_bpm_grid"] = estimate, grid
                 row[f"{which}_tempo_acc1"], row[f"{which}_tempo_acc2"] = tempo_accuracy(
@@ -164,7 +174,7 @@ def main() -> None:
                     tempo_accuracy(grid, float(clip.bpm)))
         if clip.key:
             target = Key.parse(clip.key)
-            for which, audio in (("generated", generated), ("real", real)):
+            for which, audio in scored:
                 estimate = estimate_key(audio, SAMPLE_RATE)
                 row[f"{which}_key"] = estimate.name
                 row[f"{which}_key_exact"] = estimate == target
@@ -195,6 +205,7 @@ def main() -> None:
         "prompts": len(rows), "classes": len(classes), "chance": 1 / len(classes),
         "category_accuracy_generated": mean(r["generated_class"] == r["category"] for r in rows),
         "category_accuracy_real": mean(r["real_class"] == r["category"] for r in rows),
+        "category_accuracy_codec": mean(r["codec_class"] == r["category"] for r in rows),
         "category_accuracy_mismatched_prompts": mean(
             r["generated_class"] == rows[(i + shift) % len(rows)]["category"]
             for i, r in enumerate(rows)),
@@ -203,9 +214,10 @@ def main() -> None:
         part = [r for r in rows if r["kind"] == kind]
         summary[f"category_accuracy_generated_{kind}"] = mean(
             r["generated_class"] == r["category"] for r in part)
-        summary[f"category_accuracy_real_{kind}"] = mean(
-            r["real_class"] == r["category"] for r in part)
-    for which in ("generated", "real"):
+        for which in ("real", "codec"):
+            summary[f"category_accuracy_{which}_{kind}"] = mean(
+                r[f"{which}_class"] == r["category"] for r in part)
+    for which in ("generated", "real", "codec"):
         for metric in ("tempo_acc1", "tempo_acc2", "tempo_grid_acc1", "tempo_grid_acc2",
                        "key_exact", "key_mirex"):
             summary[f"{which}_{metric}"] = mean(r[f"{which}_{metric}"] for r in rows
@@ -216,18 +228,19 @@ def main() -> None:
 
     print(f"{len(rows)} prompts over {len(classes)} classes (chance {1 / len(classes):.3f}); "
           f"model {folder}, decoder {pipe.codec.check_decoder(args.decoder)}")
-    print(f"{'':28}{'generated':>10}{'real':>8}")
+    print(f"{'':28}{'generated':>10}{'real':>8}{'codec':>8}   (codec: real clips encoded and "
+          "decoded, the generator's ceiling)")
     for label, key in (("category accuracy", "category_accuracy"),
                        ("  music", "category_accuracy"), ("  sfx", "category_accuracy")):
         suffix = "" if label == "category accuracy" else "_" + label.strip()
         print(f"{label:28}{summary[f'{key}_generated{suffix}']:>10.3f}"
-              f"{summary[f'{key}_real{suffix}']:>8.3f}")
+              f"{summary[f'{key}_real{suffix}']:>8.3f}{summary[f'{key}_codec{suffix}']:>8.3f}")
     print(f"{'category, mismatched prompts':28}"
           f"{summary['category_accuracy_mismatched_prompts']:>10.3f}")
     for metric in ("tempo_acc1", "tempo_acc2", "tempo_grid_acc1", "tempo_grid_acc2",
                    "key_exact", "key_mirex"):
         print(f"{metric:28}{summary[f'generated_{metric}']:>10.3f}"
-              f"{summary[f'real_{metric}']:>8.3f}")
+              f"{summary[f'real_{metric}']:>8.3f}{summary[f'codec_{metric}']:>8.3f}")
     for name in reference:
         if f"fad_{name}_ratio" in fads:
             print(f"FAD {name:22}{fads[f'fad_{name}_generated']:>10.3f}"

@@ -69,6 +69,14 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
                         "have unit variance")
 
 
+def _vae_arguments(parser: argparse.ArgumentParser) -> None:
+    _common_arguments(parser, "vae", 3.0, 16)
+    parser.add_argument("--decoder-only", action="store_true",
+                        help="with --init: train the decoder alone, the encoder frozen, so the "
+                        "latents (and every denoiser trained on them) stay valid; give it again "
+                        "to resume")
+
+
 def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
     _common_arguments(parser, "dit|unet", 10.0, 16)
     parser.add_argument("--denoiser", default="dit", choices=["dit", "unet"],
@@ -226,7 +234,7 @@ def _lora(args: argparse.Namespace) -> None:
 
 ACTIONS = [
     Command("vae", "train the stereo mel-VAE",
-            lambda p: _common_arguments(p, "vae", 3.0, 16), lambda a: _run(a, "vae")),
+            _vae_arguments, lambda a: _run(a, "vae")),
     Command("vocoder", "train the mel-to-waveform vocoder",
             _vocoder_arguments, lambda a: _run(a, "vocoder")),
     Command("tokens", "learn the codec tokens' codebooks (residual VQ of the VAE latents)",

@@ -34,6 +34,7 @@ class RunOptions:
     seed: int = 0
     init: Path | None = None
     grow_layers: int | None = None  # a deeper DiT than --init's (its blocks spread, new = identity)
+    decoder_only: bool = False  # a VAE run that trains the decoder of --init, its encoder frozen
     quiet: bool = False
     codec: Path | None = None
     tokens: Path | None = None
@@ -150,8 +151,12 @@ def run(options: RunOptions, kind: str) -> Path:
             raise LatentAudioError(f"--grow-layers {options.grow_layers} is fewer than the "
                                    f"{config['layers']} blocks of {options.init}")
         config["layers"] = options.grow_layers
+    if options.decoder_only and (kind != "vae" or options.init is None):
+        raise LatentAudioError("--decoder-only trains a VAE's decoder on the latents of a trained "
+                               "encoder: use it with 'train vae --init FOLDER'")
     if kind == "vae":
-        task = VAETask(MelVAE(**config), mel)
+        task = VAETask(MelVAE(**config), mel, decoder_only=options.decoder_only,
+                       held_out=held_out_crops(clips, root, options, None))
     elif kind == "vocoder":
         task = vocoder_task(options, config, clips, root, mel)
     elif kind in ("coarse", "fine"):

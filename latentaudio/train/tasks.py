@@ -28,12 +28,23 @@ def _frame_mask(sample_mask: torch.Tensor, hop_length: int, frames: int) -> torc
 
 
 class VAETask:
-    """Masked L1 + L2 on the normalised log-mel, plus ``kl_weight`` x KL to N(0, 1)."""
+    """Masked L1 + L2 on the normalised log-mel, plus ``kl_weight`` x KL to N(0, 1).
 
-    def __init__(self, model: MelVAE, mel: MelSpectrogram, kl_weight: float = 5e-4) -> None:
+    ``decoder_only``: the encoder is frozen (it is the trained one of ``--init``) and only the
+    decoder learns, on posterior samples of the fixed latents: its latent space, and so every
+    denoiser trained on it, stays valid. ``held_out`` (a dataset of fixed valid crops) gives the
+    held-out log-mel L1 through the posterior mean, as generation decodes."""
+
+    def __init__(self, model: MelVAE, mel: MelSpectrogram, kl_weight: float = 5e-4,
+                 decoder_only: bool = False, held_out=None) -> None:
         self.model = model
         self.mel = mel
         self.kl_weight = kl_weight
+        self.decoder_only = decoder_only
+        self.held_out = held_out
+        if decoder_only:
+            model.encoder.requires_grad_(False)
+            self.frozen_base = True  # the loop optimises and averages the decoder alone
 
     @torch.no_grad()
     def prepare(self, batch: dict) -> dict:
@@ -41,19 +52,49 @@ class VAETask:
         mask = _frame_mask(batch["mask"], self.mel.config.hop_length, log_mel.shape[-1])
         return {"log_mel": log_mel, "mask": mask}
 
-    def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
-        log_mel, mask = inputs["log_mel"], inputs["mask"]
-        recon, posterior = model(log_mel)
-        scale = self.model.config.mel_std
-        error = (recon.float() - log_mel) / scale  # (B, 2, n_mels, frames)
+    def _errors(self, recon: torch.Tensor, log_mel: torch.Tensor, mask: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked mean L1 and L2 of the normalised log-mel error."""
+        error = (recon.float() - log_mel) / self.model.config.mel_std  # (B, 2, n_mels, frames)
         weight = mask[:, None, None, :].float()
         count = weight.sum() * error.shape[1] * error.shape[2]
-        l1 = (error.abs() * weight).sum() / count
-        l2 = (error.pow(2) * weight).sum() / count
-        kl = posterior.kl().float().mean()
-        loss = l1 + l2 + self.kl_weight * kl
-        return loss, {"loss": loss.detach(), "l1": l1.detach(), "kl": kl.detach(),
-                      "log_mel_l1": (l1 * scale).detach()}
+        return (error.abs() * weight).sum() / count, (error.pow(2) * weight).sum() / count
+
+    def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
+        log_mel, mask = inputs["log_mel"], inputs["mask"]
+        if self.decoder_only:
+            vae = getattr(model, "module", model)  # under a distributed wrapper, the model
+            with torch.no_grad():
+                latents = vae.encode(log_mel).sample()
+            recon = vae.decode(latents, frames=log_mel.shape[-1])
+            l1, l2 = self._errors(recon, log_mel, mask)
+            loss = l1 + l2
+            values = {"loss": loss.detach(), "l1": l1.detach()}
+        else:
+            recon, posterior = model(log_mel)
+            l1, l2 = self._errors(recon, log_mel, mask)
+            kl = posterior.kl().float().mean()
+            loss = l1 + l2 + self.kl_weight * kl
+            values = {"loss": loss.detach(), "l1": l1.detach(), "kl": kl.detach()}
+        return loss, values | {"log_mel_l1": (l1 * self.model.config.mel_std).detach()}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, batch_size: int = 16) -> dict:
+        """The held-out log-mel L1 (dB-like units of the log-mel) through the posterior mean."""
+        if self.held_out is None or len(self.held_out) == 0:
+            return {}
+        from torch.utils.data import DataLoader
+
+        total = count = 0.0
+        for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
+            inputs = self.prepare(batch)
+            log_mel = inputs["log_mel"]
+            recon = model.decode(model.encode(log_mel).mean, frames=log_mel.shape[-1])
+            l1, _ = self._errors(recon, log_mel, inputs["mask"])
+            rows = float(inputs["mask"].sum())
+            total += float(l1) * rows
+            count += rows
+        return {"held_out_log_mel_l1": total / max(count, 1.0) * self.model.config.mel_std}
 
 
 class VocoderTask:

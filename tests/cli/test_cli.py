@@ -310,6 +310,14 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
     code, out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae2"), "--seconds",
                          "0.5", "--init", str(tmp_path / "vae" / "final"), *common)
     assert code == 0 and "starting from the weights" in out, err
+    code, out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae3"), "--seconds",
+                         "0.5", "--init", str(tmp_path / "vae" / "final"), "--decoder-only",
+                         *common)
+    assert code == 0, err
+    code, _, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae4"), "--seconds",
+                       "0.5", "--decoder-only", *common)
+    assert code != 0 and "--decoder-only" in err and "--init" in err and len(
+        err.strip().splitlines()) == 1
     for denoiser in ("dit", "unet"):
         out_dir = tmp_path / denoiser
         code, _, err = run(capsys, "train", "diffusion", "--out", str(out_dir), "--denoiser",
