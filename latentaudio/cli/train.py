@@ -75,6 +75,14 @@ def _vae_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --init: train the decoder alone, the encoder frozen, so the "
                         "latents (and every denoiser trained on them) stay valid; give it again "
                         "to resume")
+    parser.add_argument("--adversarial", action="store_true",
+                        help="also train against mel patch discriminators with feature matching "
+                        "(VQGAN / Stable Diffusion autoencoder style): sharper harmonics than "
+                        "the reconstruction loss alone. Their state is saved and resumed with "
+                        "the run's")
+    parser.add_argument("--mel-weight", type=positive_float, default=None,
+                        help="weight of the reconstruction loss (log-mel L1 + L2); default 45 "
+                        "with --adversarial, else 1")
 
 
 def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:

@@ -155,8 +155,12 @@ def run(options: RunOptions, kind: str) -> Path:
         raise LatentAudioError("--decoder-only trains a VAE's decoder on the latents of a trained "
                                "encoder: use it with 'train vae --init FOLDER'")
     if kind == "vae":
+        from latentaudio.vae.discriminator import MelDiscriminator
+
         task = VAETask(MelVAE(**config), mel, decoder_only=options.decoder_only,
-                       held_out=held_out_crops(clips, root, options, None))
+                       held_out=held_out_crops(clips, root, options, None),
+                       discriminator=MelDiscriminator() if options.adversarial else None,
+                       mel_weight=options.mel_weight or (45.0 if options.adversarial else 1.0))
     elif kind == "vocoder":
         task = vocoder_task(options, config, clips, root, mel)
     elif kind in ("coarse", "fine"):

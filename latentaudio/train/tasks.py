@@ -33,15 +33,26 @@ class VAETask:
     ``decoder_only``: the encoder is frozen (it is the trained one of ``--init``) and only the
     decoder learns, on posterior samples of the fixed latents: its latent space, and so every
     denoiser trained on it, stays valid. ``held_out`` (a dataset of fixed valid crops) gives the
-    held-out log-mel L1 through the posterior mean, as generation decodes."""
+    held-out log-mel L1 through the posterior mean, as generation decodes.
+
+    With a ``discriminator`` (:class:`latentaudio.vae.discriminator.MelDiscriminator`) the
+    decoder also gets the least-squares adversarial and feature-matching losses on the
+    normalised log-mel (HiFi-GAN's balance: ``mel_weight`` x reconstruction + adversarial +
+    ``feature_weight`` x matching), which reward the sharp harmonics a mean-seeking loss smears;
+    the loop trains the discriminator in turn through :meth:`discriminator_loss`."""
 
     def __init__(self, model: MelVAE, mel: MelSpectrogram, kl_weight: float = 5e-4,
-                 decoder_only: bool = False, held_out=None) -> None:
+                 decoder_only: bool = False, held_out=None,
+                 discriminator: nn.Module | None = None, mel_weight: float = 1.0,
+                 feature_weight: float = 2.0) -> None:
         self.model = model
         self.mel = mel
         self.kl_weight = kl_weight
         self.decoder_only = decoder_only
         self.held_out = held_out
+        self.discriminator = discriminator
+        self.mel_weight = mel_weight
+        self.feature_weight = feature_weight
         if decoder_only:
             model.encoder.requires_grad_(False)
             self.frozen_base = True  # the loop optimises and averages the decoder alone
@@ -68,15 +79,43 @@ class VAETask:
                 latents = vae.encode(log_mel).sample()
             recon = vae.decode(latents, frames=log_mel.shape[-1])
             l1, l2 = self._errors(recon, log_mel, mask)
-            loss = l1 + l2
-            values = {"loss": loss.detach(), "l1": l1.detach()}
+            loss = self.mel_weight * (l1 + l2)
+            values = {"l1": l1.detach()}
         else:
             recon, posterior = model(log_mel)
             l1, l2 = self._errors(recon, log_mel, mask)
             kl = posterior.kl().float().mean()
-            loss = l1 + l2 + self.kl_weight * kl
-            values = {"loss": loss.detach(), "l1": l1.detach(), "kl": kl.detach()}
-        return loss, values | {"log_mel_l1": (l1 * self.model.config.mel_std).detach()}
+            loss = self.mel_weight * (l1 + l2) + self.kl_weight * kl
+            values = {"l1": l1.detach(), "kl": kl.detach()}
+        if self.discriminator is not None:
+            from latentaudio.vocoder.discriminators import generator_losses
+
+            c = self.model.config
+            real = (log_mel - c.mel_mean) / c.mel_std
+            # Padding frames are the real ones in both, so neither side learns from them.
+            fake = torch.where(mask[:, None, None, :], (recon.float() - c.mel_mean) / c.mel_std,
+                               real)
+            inputs["real"], inputs["generated"] = real, fake.detach()  # the discriminator's turn
+            self.discriminator.requires_grad_(False)  # its gradients come in its own turn
+            try:
+                with torch.no_grad():
+                    judged_real = self.discriminator(real)
+                adversarial, matching = generator_losses(judged_real, self.discriminator(fake))
+            finally:
+                self.discriminator.requires_grad_(True)
+            loss = loss + adversarial + self.feature_weight * matching
+            values |= {"g_adv": adversarial.detach(), "g_fm": matching.detach()}
+        return loss, {"loss": loss.detach()} | values | {
+            "log_mel_l1": (l1 * self.model.config.mel_std).detach()}
+
+    def discriminator_loss(self, discriminator: nn.Module, inputs: dict
+                           ) -> tuple[torch.Tensor, dict]:
+        """The discriminator's turn, on the real mels and the decoder's last output."""
+        from latentaudio.vocoder.discriminators import discriminator_loss
+
+        loss = discriminator_loss(discriminator(inputs["real"]),
+                                  discriminator(inputs["generated"]))
+        return loss, {"d_loss": loss.detach()}
 
     @torch.no_grad()
     def validate(self, model: nn.Module, batch_size: int = 16) -> dict:

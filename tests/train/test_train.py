@@ -72,6 +72,42 @@ def test_a_decoder_only_run_keeps_the_latents_and_logs_a_held_out_l1(tones, tmp_
     assert all("kl" not in r for r in records if "loss" in r)
 
 
+def test_an_adversarial_decoder_run_trains_both_sides_and_resumes_them(tones, tmp_path):
+    from latentaudio.vae.discriminator import MelDiscriminator
+
+    clips, root = tones
+
+    def task():
+        torch.manual_seed(0)
+        return VAETask(_vae_task().model, MelSpectrogram(), decoder_only=True,
+                       discriminator=MelDiscriminator(channels=8), mel_weight=45.0)
+
+    first = task()
+    start = {k: v.clone() for k, v in first.discriminator.state_dict().items()}
+    config = TrainConfig(tmp_path / "run", max_steps=4, batch_size=3, learning_rate=2e-3,
+                         warmup_steps=1, log_every=1)
+    train(first, ClipDataset(clips, root, seconds=0.5), config, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text()
+               .splitlines() if '"loss"' in line]
+    assert all(np.isfinite([r["g_adv"], r["g_fm"], r["d_loss"]]).all() for r in records)
+    trained = {k: v.clone() for k, v in first.discriminator.state_dict().items()}
+    assert any(not torch.equal(trained[k], start[k]) for k in start)
+    # A longer run resumes the discriminator where the first one left it.
+    resumed = task()
+    real_turn, seen = resumed.discriminator_loss, []
+
+    def check_first_turn(discriminator, inputs):
+        if not seen:
+            seen.append(all(torch.equal(trained[k], v)
+                            for k, v in discriminator.state_dict().items()))
+        return real_turn(discriminator, inputs)
+
+    resumed.discriminator_loss = check_first_turn
+    config.max_steps = 5
+    train(resumed, ClipDataset(clips, root, seconds=0.5), config, progress=False)
+    assert seen == [True]
+
+
 def test_tiny_vocoder_loss_falls(tones, tmp_path):
     clips, root = tones
     torch.manual_seed(0)
