@@ -42,6 +42,49 @@ MIN_TRAIN = 20
 REFERENCE_PER_CLASS = 24
 
 
+def eligible_classes(data: Path):
+    """The corpus's root, its clips by category and split, and the categories scored: those
+    with at least MIN_TRAIN train clips and a test clip."""
+    from latentaudio.data.sources import load_clips
+
+    clips, root, _ = load_clips(data)
+    by_class = defaultdict(lambda: {"train": [], "test": [], "valid": []})
+    for clip in clips:
+        if clip.split in ("train", "test", "valid") and clip.category not in ("", "misc", "music"):
+            by_class[clip.category][clip.split].append(clip)
+    classes = sorted(c for c, s in by_class.items() if len(s["train"]) >= MIN_TRAIN and s["test"])
+    return root, by_class, classes
+
+
+def class_centroids(embedder, data: Path, root: Path, by_class, classes: list[str],
+                    cache: Path) -> np.ndarray:
+    """Unit aisfx centroids of up to REFERENCE_PER_CLASS train clips per class. They depend only
+    on the corpus's clips: kept in ``cache``, keyed by the manifest's contents and the classes,
+    so a second run (another checkpoint, decoder or guidance) skips the minutes they take."""
+    import hashlib
+
+    from tqdm import tqdm
+
+    from latentaudio.audio import load_audio
+
+    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    digest = hashlib.sha1(manifest.read_bytes() + ",".join(classes).encode()).hexdigest()[:12]
+    stored = cache / f"centroids-{digest}.npy"
+    if stored.is_file():
+        return np.load(stored)
+    centroids = []
+    for name in tqdm(classes, desc="class centroids"):
+        train = by_class[name]["train"][:REFERENCE_PER_CLASS]
+        vectors = np.stack([embedder.embed(load_audio(c.resolve(root), duration_seconds=10.0))
+                            for c in train])
+        mean = vectors.mean(axis=0)
+        centroids.append(mean / np.linalg.norm(mean))
+    centroids = np.stack(centroids)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    np.save(stored, centroids)
+    return centroids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -71,7 +114,6 @@ def main() -> None:
     from tqdm import tqdm
 
     from latentaudio.audio import SAMPLE_RATE, load_audio
-    from latentaudio.data.sources import load_clips
     from latentaudio.errors import SilentOutputError
     from latentaudio.evaluation.music import (
         beat_tempo,
@@ -83,12 +125,7 @@ def main() -> None:
     from latentaudio.generation import load_pipeline, model_identity
     from latentaudio.theory import Key
 
-    clips, root, _ = load_clips(args.data)
-    by_class = defaultdict(lambda: {"train": [], "test": [], "valid": []})
-    for clip in clips:
-        if clip.split in ("train", "test", "valid") and clip.category not in ("", "misc", "music"):
-            by_class[clip.category][clip.split].append(clip)
-    classes = sorted(c for c, s in by_class.items() if len(s["train"]) >= MIN_TRAIN and s["test"])
+    root, by_class, classes = eligible_classes(args.data)
     if args.categories:
         wanted = {c.strip() for c in args.categories.split(",")}
         if unknown := wanted - set(classes):
@@ -101,28 +138,7 @@ def main() -> None:
     scorer = Scorer(clap=LatentAudioClap.from_pretrained(DEFAULT_CLAP))
     embedder = scorer.aisfx
 
-    # The centroids depend only on the corpus's clips: kept beside the JSON output, keyed by
-    # the manifest's contents and the classes, so a second run (another checkpoint, decoder or
-    # guidance) skips the minutes they take.
-    import hashlib
-
-    manifest = args.data / "manifest.jsonl" if args.data.is_dir() else args.data
-    digest = hashlib.sha1(manifest.read_bytes() + ",".join(classes).encode()).hexdigest()[:12]
-    stored = args.json.parent / f"centroids-{digest}.npy"
-    if stored.is_file():
-        centroids = np.load(stored)
-    else:
-        centroids = []
-        for name in tqdm(classes, desc="class centroids"):
-            train = by_class[name]["train"][:REFERENCE_PER_CLASS]
-            vectors = np.stack([embedder.embed(load_audio(c.resolve(root),
-                                                          duration_seconds=10.0))
-                                for c in train])
-            mean = vectors.mean(axis=0)
-            centroids.append(mean / np.linalg.norm(mean))
-        centroids = np.stack(centroids)
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        np.save(stored, centroids)
+    centroids = class_centroids(embedder, args.data, root, by_class, classes, args.json.parent)
 
     embeddings: dict[str, dict[str, list]] = {"generated": {}, "valid": {}}
 
