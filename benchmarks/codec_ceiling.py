@@ -14,6 +14,9 @@ through the codec:
   decoder: what generation can at best give, since the denoiser makes latents. ``--vae``
   compares other VAEs (e.g. a ``train vae --decoder-only`` run's ``ema/``) on the same clips.
 
+``chroma`` is the mean frame-wise cosine of each path's CQT chroma with the real clip's, over
+the clips with a key: a continuous figure for what the key estimate scores 0 or 1.
+
 Session 12 found the VAE, not the mel or the decoder, loses most of the music class and the key.
 """
 
@@ -33,7 +36,7 @@ from tqdm import tqdm
 
 from latentaudio.audio import SAMPLE_RATE, load_audio
 from latentaudio.codec import DEFAULT_MODEL, LatentCodec, load_component
-from latentaudio.evaluation.music import estimate_key
+from latentaudio.evaluation.music import chroma_similarity, estimate_key
 from latentaudio.theory import Key
 from latentaudio.vae import MelVAE
 
@@ -87,19 +90,21 @@ def main() -> None:
             scores[path][clip.kind].append(guess == clip.category)
             if clip.key:
                 scores[path]["key"].append(estimate_key(audio, SAMPLE_RATE) == Key.parse(clip.key))
+                scores[path]["chroma"].append(chroma_similarity(audio, real, SAMPLE_RATE))
 
     def mean(values) -> float:
         return float(np.mean(values)) if values else float("nan")
 
     summary = {path: {"class": mean(s["music"] + s["sfx"]), "class_music": mean(s["music"]),
-                      "class_sfx": mean(s["sfx"]), "key_exact": mean(s["key"])}
+                      "class_sfx": mean(s["sfx"]), "key_exact": mean(s["key"]),
+                      "chroma": mean(s["chroma"])}
                for path, s in scores.items()}
     print(f"{len(prompts)} test clips over {len(classes)} classes; codec {args.checkpoint}, "
           f"{time.perf_counter() - started:.0f} s")
-    print(f"{'path':48}{'class':>8}{'music':>8}{'sfx':>8}{'key':>8}")
+    print(f"{'path':48}{'class':>8}{'music':>8}{'sfx':>8}{'key':>8}{'chroma':>8}")
     for path, figures in summary.items():
         print(f"{path:48}{figures['class']:>8.3f}{figures['class_music']:>8.3f}"
-              f"{figures['class_sfx']:>8.3f}{figures['key_exact']:>8.3f}")
+              f"{figures['class_sfx']:>8.3f}{figures['key_exact']:>8.3f}{figures['chroma']:>8.3f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),

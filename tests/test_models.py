@@ -137,3 +137,24 @@ def test_old_vocoder_configs_keep_the_vocos_head():
     assert model.config.phase == "absolute" and model.config.max_magnitude == 100.0
     with pytest.raises(ValueError, match="phase"):
         Vocoder(hidden_channels=8, layers=1, phase="random")
+
+
+def _tone_mel(mel: MelSpectrogram, freq: float) -> torch.Tensor:
+    from tests.signals import sine
+
+    return mel(torch.from_numpy(sine(freq, seconds=0.5)).float()[None])  # (1, 2, n_mels, frames)
+
+
+def test_mel_chroma_finds_the_pitch_class_of_a_tone_and_the_loss_tells_notes_apart():
+    from latentaudio.vae.chroma import MelChroma, chroma_loss
+
+    mel = MelSpectrogram()
+    chroma = MelChroma(mel)
+    a4, c5 = _tone_mel(mel, 440.0), _tone_mel(mel, 523.25)
+    profile, _ = chroma(a4)
+    assert int(profile.mean(dim=(0, 1, 3)).argmax()) == 9  # A, C first
+    mask = torch.ones(1, a4.shape[-1], dtype=torch.bool)
+    assert float(chroma_loss(chroma, a4, a4, mask)) == pytest.approx(0.0, abs=1e-6)
+    assert float(chroma_loss(chroma, c5, a4, mask)) > 0.5
+    # A louder copy is the same note: chroma is normalised per frame.
+    assert float(chroma_loss(chroma, a4 + 1.0, a4, mask)) == pytest.approx(0.0, abs=1e-5)

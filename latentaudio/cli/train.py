@@ -83,6 +83,10 @@ def _vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mel-weight", type=positive_float, default=None,
                         help="weight of the reconstruction loss (log-mel L1 + L2); default 45 "
                         "with --adversarial, else 1")
+    parser.add_argument("--chroma-weight", type=positive_float, default=0.0,
+                        help="weight of a pitch-class loss: the decoded mel's chroma, as the "
+                        "hybrid decoder hears it, against the true mel's, so the key survives "
+                        "the codec (default: off)")
 
 
 def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:

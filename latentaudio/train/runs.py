@@ -45,6 +45,7 @@ class RunOptions:
     text_encoder: str = "minilm"
     adversarial: bool = False
     mel_weight: float | None = None
+    chroma_weight: float = 0.0
     validation_clips: int = 6
     run_dir: Path | None = None
     to: Path | None = None
@@ -160,7 +161,8 @@ def run(options: RunOptions, kind: str) -> Path:
         task = VAETask(MelVAE(**config), mel, decoder_only=options.decoder_only,
                        held_out=held_out_crops(clips, root, options, None),
                        discriminator=MelDiscriminator() if options.adversarial else None,
-                       mel_weight=options.mel_weight or (45.0 if options.adversarial else 1.0))
+                       mel_weight=options.mel_weight or (45.0 if options.adversarial else 1.0),
+                       chroma_weight=options.chroma_weight)
     elif kind == "vocoder":
         task = vocoder_task(options, config, clips, root, mel)
     elif kind in ("coarse", "fine"):

@@ -39,12 +39,16 @@ class VAETask:
     decoder also gets the least-squares adversarial and feature-matching losses on the
     normalised log-mel (HiFi-GAN's balance: ``mel_weight`` x reconstruction + adversarial +
     ``feature_weight`` x matching), which reward the sharp harmonics a mean-seeking loss smears;
-    the loop trains the discriminator in turn through :meth:`discriminator_loss`."""
+    the loop trains the discriminator in turn through :meth:`discriminator_loss`.
+
+    ``chroma_weight`` > 0 adds that much of :func:`latentaudio.vae.chroma.chroma_loss`: the
+    pitch classes of the decoded mel, as the hybrid decoder will hear them, against the true
+    mel's (the key lives in ratios between neighbouring mel bands that the L1 barely weighs)."""
 
     def __init__(self, model: MelVAE, mel: MelSpectrogram, kl_weight: float = 5e-4,
                  decoder_only: bool = False, held_out=None,
                  discriminator: nn.Module | None = None, mel_weight: float = 1.0,
-                 feature_weight: float = 2.0) -> None:
+                 feature_weight: float = 2.0, chroma_weight: float = 0.0) -> None:
         self.model = model
         self.mel = mel
         self.kl_weight = kl_weight
@@ -53,6 +57,12 @@ class VAETask:
         self.discriminator = discriminator
         self.mel_weight = mel_weight
         self.feature_weight = feature_weight
+        self.chroma_weight = chroma_weight
+        self.chroma = None
+        if chroma_weight > 0:
+            from latentaudio.vae.chroma import MelChroma
+
+            self.chroma = MelChroma(mel)
         if decoder_only:
             model.encoder.requires_grad_(False)
             self.frozen_base = True  # the loop optimises and averages the decoder alone
@@ -87,6 +97,12 @@ class VAETask:
             kl = posterior.kl().float().mean()
             loss = self.mel_weight * (l1 + l2) + self.kl_weight * kl
             values = {"l1": l1.detach(), "kl": kl.detach()}
+        if self.chroma is not None:
+            from latentaudio.vae.chroma import chroma_loss
+
+            pitch = chroma_loss(self.chroma.to(recon.device), recon, log_mel, mask)
+            loss = loss + self.chroma_weight * pitch
+            values["chroma"] = pitch.detach()
         if self.discriminator is not None:
             from latentaudio.vocoder.discriminators import generator_losses
 

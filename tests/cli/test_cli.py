@@ -312,7 +312,7 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
     assert code == 0 and "starting from the weights" in out, err
     code, out, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae3"), "--seconds",
                          "0.5", "--init", str(tmp_path / "vae" / "final"), "--decoder-only",
-                         "--adversarial", *common)
+                         "--adversarial", "--chroma-weight", "2", *common)
     assert code == 0, err
     code, _, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae4"), "--seconds",
                        "0.5", "--decoder-only", *common)

@@ -72,6 +72,18 @@ def test_a_decoder_only_run_keeps_the_latents_and_logs_a_held_out_l1(tones, tmp_
     assert all("kl" not in r for r in records if "loss" in r)
 
 
+def test_the_chroma_loss_is_logged_and_learned_by_a_decoder_only_run(tones, tmp_path):
+    clips, root = tones
+    task = VAETask(_vae_task().model, MelSpectrogram(), decoder_only=True, chroma_weight=1.0)
+    config = TrainConfig(tmp_path / "run", max_steps=40, batch_size=3, learning_rate=2e-3,
+                         warmup_steps=2, log_every=5)
+    train(task, ClipDataset(clips, root, seconds=0.5), config, progress=False)
+    chroma = [json.loads(line)["chroma"] for line in (tmp_path / "run" / "log.jsonl")
+              .read_text().splitlines() if '"chroma"' in line]
+    assert len(chroma) >= 4 and np.all(np.isfinite(chroma))
+    assert np.mean(chroma[-2:]) < 0.8 * np.mean(chroma[:2])
+
+
 def test_an_adversarial_decoder_run_trains_both_sides_and_resumes_them(tones, tmp_path):
     from latentaudio.vae.discriminator import MelDiscriminator
 
