@@ -135,21 +135,28 @@ class VAETask:
 
     @torch.no_grad()
     def validate(self, model: nn.Module, batch_size: int = 16) -> dict:
-        """The held-out log-mel L1 (dB-like units of the log-mel) through the posterior mean."""
+        """The held-out log-mel L1 (dB-like units of the log-mel) and chroma distance
+        (:func:`latentaudio.vae.chroma.chroma_loss`) through the posterior mean."""
         if self.held_out is None or len(self.held_out) == 0:
             return {}
         from torch.utils.data import DataLoader
 
-        total = count = 0.0
+        from latentaudio.vae.chroma import MelChroma, chroma_loss
+
+        chroma = self.chroma if self.chroma is not None else MelChroma(self.mel)
+        total = pitch = count = 0.0
         for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
             inputs = self.prepare(batch)
-            log_mel = inputs["log_mel"]
+            log_mel, mask = inputs["log_mel"], inputs["mask"]
             recon = model.decode(model.encode(log_mel).mean, frames=log_mel.shape[-1])
-            l1, _ = self._errors(recon, log_mel, inputs["mask"])
-            rows = float(inputs["mask"].sum())
+            l1, _ = self._errors(recon, log_mel, mask)
+            rows = float(mask.sum())
             total += float(l1) * rows
+            pitch += float(chroma_loss(chroma.to(recon.device), recon, log_mel, mask)) * rows
             count += rows
-        return {"held_out_log_mel_l1": total / max(count, 1.0) * self.model.config.mel_std}
+        count = max(count, 1.0)
+        return {"held_out_log_mel_l1": total / count * self.model.config.mel_std,
+                "held_out_chroma": pitch / count}
 
 
 class VocoderTask:

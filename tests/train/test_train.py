@@ -67,8 +67,9 @@ def test_a_decoder_only_run_keeps_the_latents_and_logs_a_held_out_l1(tones, tmp_
                for name, value in trained.decoder.state_dict().items())
     records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text()
                .splitlines()]
-    curve = [r["validation"]["held_out_log_mel_l1"] for r in records if "validation" in r]
-    assert curve and all(np.isfinite(curve)) and curve[-1] > 0
+    for figure in ("held_out_log_mel_l1", "held_out_chroma"):
+        curve = [r["validation"][figure] for r in records if "validation" in r]
+        assert curve and all(np.isfinite(curve)) and curve[-1] > 0
     assert all("kl" not in r for r in records if "loss" in r)
 
 
