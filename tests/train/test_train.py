@@ -32,6 +32,21 @@ def _losses(run_dir):
     return [json.loads(line)["loss"] for line in (run_dir / "log.jsonl").read_text().splitlines()]
 
 
+def _watch_first_discriminator_turn(task, expected: dict) -> list:
+    """A list that gets, at the task's first discriminator turn, whether the discriminator
+    then holds the ``expected`` state (i.e. a resumed run restored it)."""
+    real_turn, seen = task.discriminator_loss, []
+
+    def check_first_turn(discriminator, inputs):
+        if not seen:
+            seen.append(all(torch.equal(expected[k], v)
+                            for k, v in discriminator.state_dict().items()))
+        return real_turn(discriminator, inputs)
+
+    task.discriminator_loss = check_first_turn
+    return seen
+
+
 def _vae_task():
     torch.manual_seed(0)
     return VAETask(MelVAE(latent_channels=8, hidden_channels=32, encoder_blocks=1,
@@ -107,15 +122,7 @@ def test_an_adversarial_decoder_run_trains_both_sides_and_resumes_them(tones, tm
     assert any(not torch.equal(trained[k], start[k]) for k in start)
     # A longer run resumes the discriminator where the first one left it.
     resumed = task()
-    real_turn, seen = resumed.discriminator_loss, []
-
-    def check_first_turn(discriminator, inputs):
-        if not seen:
-            seen.append(all(torch.equal(trained[k], v)
-                            for k, v in discriminator.state_dict().items()))
-        return real_turn(discriminator, inputs)
-
-    resumed.discriminator_loss = check_first_turn
+    seen = _watch_first_discriminator_turn(resumed, trained)
     config.max_steps = 5
     train(resumed, ClipDataset(clips, root, seconds=0.5), config, progress=False)
     assert seen == [True]
@@ -166,16 +173,7 @@ def test_adversarial_vocoder_trains_both_sides_and_resumes_them(tones, tmp_path)
     resumed = task()
     config.max_steps = 5
     trained = {k: v.clone() for k, v in first.discriminator.state_dict().items()}
-    real_step = resumed.discriminator_loss
-    seen = []
-
-    def check_first_turn(discriminator, inputs):
-        if not seen:
-            seen.append(all(torch.equal(trained[k], v)
-                            for k, v in discriminator.state_dict().items()))
-        return real_step(discriminator, inputs)
-
-    resumed.discriminator_loss = check_first_turn
+    seen = _watch_first_discriminator_turn(resumed, trained)
     train(resumed, data, config, progress=False)
     assert seen == [True]
 
