@@ -58,11 +58,7 @@ class VAETask:
         self.mel_weight = mel_weight
         self.feature_weight = feature_weight
         self.chroma_weight = chroma_weight
-        self.chroma = None
-        if chroma_weight > 0:
-            from latentaudio.vae.chroma import MelChroma
-
-            self.chroma = MelChroma(mel)
+        self._chroma = None  # built on first use, by the loss or by validation
         if decoder_only:
             model.encoder.requires_grad_(False)
             self.frozen_base = True  # the loop optimises and averages the decoder alone
@@ -97,10 +93,10 @@ class VAETask:
             kl = posterior.kl().float().mean()
             loss = self.mel_weight * (l1 + l2) + self.kl_weight * kl
             values = {"l1": l1.detach(), "kl": kl.detach()}
-        if self.chroma is not None:
+        if self.chroma_weight > 0:
             from latentaudio.vae.chroma import chroma_loss
 
-            pitch = chroma_loss(self.chroma.to(recon.device), recon, log_mel, mask)
+            pitch = chroma_loss(self.chroma(recon.device), recon, log_mel, mask)
             loss = loss + self.chroma_weight * pitch
             values["chroma"] = pitch.detach()
         if self.discriminator is not None:
@@ -124,6 +120,15 @@ class VAETask:
         return loss, {"loss": loss.detach()} | values | {
             "log_mel_l1": (l1 * self.model.config.mel_std).detach()}
 
+    def chroma(self, device: torch.device) -> nn.Module:
+        """The :class:`latentaudio.vae.chroma.MelChroma` of this task's mel, made once."""
+        if self._chroma is None:
+            from latentaudio.vae.chroma import MelChroma
+
+            self._chroma = MelChroma(self.mel)
+        self._chroma = self._chroma.to(device)
+        return self._chroma
+
     def discriminator_loss(self, discriminator: nn.Module, inputs: dict
                            ) -> tuple[torch.Tensor, dict]:
         """The discriminator's turn, on the real mels and the decoder's last output."""
@@ -141,9 +146,8 @@ class VAETask:
             return {}
         from torch.utils.data import DataLoader
 
-        from latentaudio.vae.chroma import MelChroma, chroma_loss
+        from latentaudio.vae.chroma import chroma_loss
 
-        chroma = self.chroma if self.chroma is not None else MelChroma(self.mel)
         total = pitch = count = 0.0
         for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
             inputs = self.prepare(batch)
@@ -152,7 +156,7 @@ class VAETask:
             l1, _ = self._errors(recon, log_mel, mask)
             rows = float(mask.sum())
             total += float(l1) * rows
-            pitch += float(chroma_loss(chroma.to(recon.device), recon, log_mel, mask)) * rows
+            pitch += float(chroma_loss(self.chroma(recon.device), recon, log_mel, mask)) * rows
             count += rows
         count = max(count, 1.0)
         return {"held_out_log_mel_l1": total / count * self.model.config.mel_std,
