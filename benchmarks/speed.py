@@ -1,6 +1,7 @@
 """Generation speed for 10 s of stereo at default settings, against two anchors in the same run.
 
-    .venv/bin/python benchmarks/speed.py [--checkpoint DIR] [--json benchmarks/out/speed.json]
+    .venv/bin/python benchmarks/speed.py [--checkpoint DIR] [--steps N] [--skip-anchors]
+        [--json benchmarks/out/speed.json]
 
 Ours: wall time per stage (text encoding, denoising, VAE decode, mel to audio with the default
 decoder, postprocess), the
@@ -173,6 +174,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/speed.json"))
     parser.add_argument("--skip-anchors", action="store_true")
+    parser.add_argument("--steps", type=int, default=12,
+                        help="our denoising steps (default: 12, the package's)")
     args = parser.parse_args()
 
     pipe, what = our_pipeline(args.checkpoint)
@@ -180,7 +183,7 @@ def main() -> None:
                f"{torch.__version__}, {torch.get_num_threads()} threads"}
     precisions = (("fp32", torch.float32), ("bf16", torch.bfloat16))
     for name, dtype in precisions:
-        results[f"ours_{name}"] = our_stages(pipe, dtype)
+        results[f"ours_{name}"] = our_stages(pipe, dtype, args.steps)
     # Ours ran first, so the process peak so far is ours alone (import, load, both precisions).
     results["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if not args.skip_anchors:
@@ -188,7 +191,7 @@ def main() -> None:
             results[f"audioldm_s_{name}"] = audioldm_s(dtype)
             results[f"stable_audio_open_{name}"] = stable_audio_open(dtype)
 
-    print(f"10 s stereo, default settings; ours: {what}; {results['machine']}")
+    print(f"10 s stereo, {args.steps} steps (default 12); ours: {what}; {results['machine']}")
     for name in ("fp32", "bf16"):
         ours = results[f"ours_{name}"]
         print(f"\n[{name}] ours: " + ", ".join(f"{k} {v:.3f}" for k, v in ours.items()))
