@@ -172,7 +172,10 @@ def main() -> None:
 
     from latentaudio.conditioning.prompt import parse_prompt
     from latentaudio.generation import load_token_pipeline
+    from latentaudio.memory import reuse_large_blocks
     from latentaudio.theory import Key
+
+    reuse_large_blocks()  # as the `latentaudio` command does
 
     if args.whisper is None:
         try:

@@ -26,6 +26,7 @@ from latentaudio.cli import (
 )
 from latentaudio.cli.common import Parser, add_common_options
 from latentaudio.errors import LatentAudioError
+from latentaudio.memory import reuse_large_blocks
 
 COMMANDS = [*generate.COMMANDS, *edit.COMMANDS, *song.COMMANDS, *batch.COMMANDS,
             *serve.COMMANDS, *detect.COMMANDS, *audio.COMMANDS,
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     name = " ".join(filter(None, (args.command, getattr(args, "action", None))))
+    reuse_large_blocks()  # long outputs: large arrays reused, not paged in anew (memory.py)
     try:
         code = args.run(args)
     except KeyboardInterrupt:
