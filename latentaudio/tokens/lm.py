@@ -68,6 +68,7 @@ class Cache:
     mask: torch.Tensor | None = None  # (B, past) bool: which past positions may be attended
     prefix: int = 0  # conditioning positions before the codes (begin token included)
     globals: GlobalInputs | None = None  # the tempo, key and start the music grid is built from
+    music: torch.Tensor | None = None  # (B, frames, width): the grid term of frames 0.., ahead
 
     @property
     def length(self) -> int:
@@ -194,6 +195,16 @@ class CoarseLM(ModelMixin, ConfigMixin):
         frames = music_frames(globals_, first + count, self.config.frame_rate)[:, :, first:]
         return self.music(frames.transpose(1, 2).to(dtype))
 
+    def _music_ahead(self, cache: Cache, first: int, count: int,
+                     dtype: torch.dtype) -> torch.Tensor:
+        """:meth:`_music` from the cache's term, made for twice the frames needed whenever it
+        falls short: a token at a time, building the grid up to each frame cost a sixth of a
+        step. The grid and its MLP are per frame, so the term does not depend on how far
+        ahead it was made."""
+        if cache.music is None or cache.music.shape[1] < first + count:
+            cache.music = self._music(cache.globals, 0, max(2 * (first + count), 256), dtype)
+        return cache.music[:, first:first + count]
+
     def forward(self, codes: torch.Tensor, inputs: LMInputs | None = None,
                 cache: Cache | None = None) -> torch.Tensor:
         """Logits for the token after each position of ``codes`` ``(B, T)``.
@@ -220,8 +231,8 @@ class CoarseLM(ModelMixin, ConfigMixin):
                 x = torch.cat([x[:, :-count], x[:, -count:] + self._music(
                     inputs.condition.globals, 0, count, x.dtype)], dim=1)
             else:
-                x = x + self._music(cache.globals, start - cache.prefix + 1, codes.shape[1],
-                                    x.dtype)
+                x = x + self._music_ahead(cache, start - cache.prefix + 1, codes.shape[1],
+                                          x.dtype)
         past_mask = cache.mask if cache is not None and cache.mask is not None else keep[:, :0]
         key_mask = torch.cat([past_mask, keep], dim=1)  # (B, start + new)
         length = x.shape[1]
