@@ -134,9 +134,15 @@ def _run_song(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:
     seconds = round(float(rng.uniform(*size.song_seconds)), 2)
     song = songs.compose_song(rng, seconds, genre=music.GENRES_BY_NAME[job.params["genre"]])
     caption, tags = songs.describe_song(song, rng)
-    audio = _fade(_normalise(songs.render_song(song)))
+    band, vocals = songs.render_stems(song)
+    audio = _fade(_normalise(band + vocals))
     clip_id = f"song-{job.index:05d}"
     path = save_audio(out / "audio" / "songs" / f"{clip_id}.flac", audio)
+    # The voice alone, at its gain in the saved mix, for a token stream of its own (#23: words
+    # survive the codec's first levels of a voice, not of a mix; benchmarks/song_levels.py).
+    peak = float(np.abs(band + vocals).max())
+    voice = _fade(vocals * np.float32(PEAK / peak) if peak > 1e-6 else vocals)
+    stem = save_audio(out / "stems" / "songs" / f"{clip_id}.vocals.flac", voice)
     bed = song.bed
     words = [{"start": round(w.start, 4), "end": round(w.end, 4), "word": w.word,
               "pitch": w.pitch, "section": w.section, "line": w.line} for w in song.words]
@@ -145,6 +151,7 @@ def _run_song(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:
                  bpm=bed.bpm, key=bed.key.name, instruments=[*bed.instruments, "vocals"],
                  genre=bed.genre.name,
                  extra={"lyrics": song.lyrics, "words": words,
+                        "stems": {"vocals": str(stem.relative_to(out))},
                         "sections": [[n, round(a, 4), round(b, 4)] for n, a, b in song.sections],
                         "soundfont": find_soundfont().name, "voice": f"espeak-ng {song.voice}"})]
 

@@ -287,19 +287,32 @@ def sing(song: Song) -> np.ndarray:
     return track[: int(song.seconds * SAMPLE_RATE)]
 
 
-def render_song(song: Song) -> np.ndarray:
-    """Band and voice mixed, stereo ``(2, samples)``; the voice centred with a little room."""
+def voice_in_room(song: Song) -> np.ndarray:
+    """The vocal track with a little room around it, mono ``(samples,)``, at its own level."""
     import pedalboard
 
+    return pedalboard.Pedalboard([pedalboard.Reverb(room_size=0.3, wet_level=0.15)])(
+        sing(song)[None], SAMPLE_RATE)[0]
+
+
+def render_stems(song: Song) -> tuple[np.ndarray, np.ndarray]:
+    """The band and the voice as the mix has them, each stereo ``(2, samples)`` float32: the
+    voice centred with a little room, at its level in the mix. Their sum is
+    :func:`render_song`."""
     band = music.render_bed(song.bed, song.seconds)
-    vocals = sing(song)
-    vocals = pedalboard.Pedalboard([pedalboard.Reverb(room_size=0.3, wet_level=0.15)])(
-        vocals[None], SAMPLE_RATE)[0]
+    vocals = voice_in_room(song)
     band_rms, voice_rms = _rms(band), _rms(vocals)
     if band_rms > 0 and voice_rms > 0:
         vocals = vocals * (band_rms / voice_rms) * 10 ** (VOCAL_GAIN_DB / 20)
     samples = min(band.shape[1], len(vocals))
-    return (band[:, :samples] + vocals[None, :samples]).astype(np.float32)
+    return (band[:, :samples].astype(np.float32),
+            np.repeat(vocals[None, :samples], 2, axis=0).astype(np.float32))
+
+
+def render_song(song: Song) -> np.ndarray:
+    """Band and voice mixed, stereo ``(2, samples)``."""
+    band, vocals = render_stems(song)
+    return band + vocals
 
 
 def _rms(audio: np.ndarray) -> float:

@@ -56,6 +56,20 @@ def test_every_clip_is_44k_stereo_and_matches_its_length(tiny):
         assert 0.5 < np.abs(audio).max() <= 0.9  # peak-normalised to -1 dBFS
 
 
+def test_songs_keep_their_voice_as_a_stem_at_its_level_in_the_mix(tiny):
+    out, _, clips = tiny
+    sung = [clip for clip in clips if clip.source == "songs"]
+    assert sung
+    for clip in sung:
+        mix, rate = sf.read(str(out / clip.path))
+        voice, voice_rate = sf.read(str(out / clip.extra["stems"]["vocals"]))
+        assert voice_rate == rate == 44_100 and voice.shape == mix.shape
+        assert 0.0 < np.abs(voice).max() <= np.abs(mix).max() + 1e-3
+        # the band is what is left: less loud than the mix where the voice sings
+        band = mix - voice
+        assert np.sqrt(np.mean(band ** 2)) < np.sqrt(np.mean(mix ** 2))
+
+
 def test_splits_are_disjoint_by_recording_and_test_is_at_least_5_percent(tiny):
     _, summary, clips = tiny
     split_of_group = {}

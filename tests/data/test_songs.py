@@ -50,6 +50,12 @@ def test_the_voice_sings_where_the_words_are():
     assert np.sqrt(np.mean(vocals[sung] ** 2)) > 0.01
     mix = songs.render_song(song)
     assert mix.shape[0] == 2 and abs(mix.shape[1] - len(vocals)) <= SAMPLE_RATE
+    band, voice = songs.render_stems(song)
+    assert band.shape == voice.shape == mix.shape
+    np.testing.assert_allclose(band + voice, mix, atol=1e-6)  # the stems are the mix's parts
+    np.testing.assert_array_equal(voice[0], voice[1])  # the voice is centred
+    heard = sung[: voice.shape[1]]  # between lines only the room's tail is left
+    assert np.sqrt(np.mean(voice[:, ~heard] ** 2)) < 0.25 * np.sqrt(np.mean(voice[:, heard] ** 2))
 
 
 def test_lines_are_sentences_of_the_grammar():
