@@ -20,6 +20,10 @@ def tokens_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run folder (final/ is the model)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="latent cache to reuse (e.g. a diffusion run's latents-cache)")
+    parser.add_argument("--stem", default=None, metavar="NAME",
+                        help="learn on the clips' NAME stems instead of their mixes (e.g. "
+                        "vocals: the songs source keeps each voice; clips without it are left "
+                        "out), for a token stream of that part alone")
     parser.add_argument("--levels", type=positive_int, default=8,
                         help="residual quantisers (default: %(default)s)")
     parser.add_argument("--codebook-size", type=positive_int, default=1024,
@@ -35,6 +39,13 @@ def tokens(args: argparse.Namespace) -> None:
 
     clips, root, report = load_clip_sets(args.data)
     print(f"data: {report}")
+    if args.stem:
+        clips = [stem for clip in clips if (stem := clip.stem(args.stem)) is not None]
+        if not clips:
+            raise LatentAudioError(f"no clip of {', '.join(map(str, args.data))} has a "
+                                   f"'{args.stem}' stem (the songs source keeps 'vocals'; "
+                                   "rebuild with 'latentaudio corpus build --sources songs')")
+        print(f"learning on the '{args.stem}' stems of {len(clips)} clips")
     try:
         metrics = train_tokens(clips, root, args.codec, args.out, cache_dir=args.cache,
                                levels=args.levels, codebook_size=args.codebook_size,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from latentaudio.errors import LatentAudioError
@@ -50,6 +50,12 @@ class Clip:
     def from_dict(cls, values: dict) -> Clip:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+    def stem(self, name: str) -> Clip | None:
+        """This clip with its ``name`` stem (``extra["stems"]``, e.g. a song's "vocals") as its
+        audio, the labels kept; None when it has no such stem."""
+        path = self.extra.get("stems", {}).get(name)
+        return None if path is None else replace(self, id=f"{self.id}.{name}", path=path)
 
     def resolve(self, root: str | os.PathLike) -> Path:
         """The audio file's path, given the folder the manifest lives in."""

@@ -350,6 +350,34 @@ def test_train_commands_end_to_end(capsys, tmp_path, tiny_model):
             assert config["music_grid"] and config["frame_rate"] > 0
 
 
+def test_train_tokens_on_a_stem(capsys, tmp_path, tiny_model):
+    """--stem vocals learns the codebooks on the songs' voices alone; a corpus without that
+    stem is a one-line error."""
+    from latentaudio.data.manifest import Clip, write_manifest
+
+    data = tmp_path / "songs"
+    clips = []
+    for i, split in enumerate(("train", "train", "valid")):
+        save_audio(data / f"{i}.wav", sine(220 * (i + 1), seconds=1.2))
+        save_audio(data / "stems" / f"{i}.vocals.wav", sine(330 * (i + 1), seconds=1.2))
+        clips.append(Clip(f"song-{i}", f"{i}.wav", "a song", [], "songs", "CC0", 1.2, split,
+                          kind="music", extra={"stems": {"vocals": f"stems/{i}.vocals.wav"}}))
+    clips.append(Clip("bed", "0.wav", "a bed", [], "beds", "CC0", 1.2, "train", kind="music"))
+    write_manifest(data / "manifest.jsonl", clips)
+    common = ["--data", str(data), "--codec", str(tiny_model), "--levels", "2",
+              "--codebook-size", "4", "--steps", "2", "-q"]
+    code, out, err = run(capsys, "train", "tokens", "--out", str(tmp_path / "vocal"),
+                         "--stem", "vocals", *common)
+    assert code == 0, err
+    assert "'vocals' stems of 3 clips" in out
+    cached = {p.name for p in (tmp_path / "vocal" / "latents-cache").rglob("*.safetensors")}
+    assert cached and all("vocals" in name for name in cached), cached
+    code, _, err = run(capsys, "train", "tokens", "--out", str(tmp_path / "drums"),
+                       "--stem", "drums", *common)
+    assert code == 1 and "no clip" in err and "'drums'" in err and len(
+        err.strip().splitlines()) == 1
+
+
 @pytest.fixture(params=["dit", "unet"])
 def tiny_generator(request, tmp_path, tiny_model):
     """'train assemble' of the tiny codec, a tiny MiniLM-width denoiser and MiniLM itself."""
