@@ -17,7 +17,8 @@ make codeword levels carry words (a delay pattern, a trained fine model, or anot
    source, seeds 0..), the mix and the vocals alone, as rendered, through the codec and through
    1, 2, 4 and 8 true token levels: whether a codec whose first levels hold the vocals apart
    (a vocal token stream beside the band's) would carry words where the mixed stream does not.
-   With ``--vocal-codebooks N``, also through codebooks learned on N other voices alone.
+   With ``--vocal-codebooks N``, also through codebooks learned on N other voices alone (or
+   with ``--vocal-tokens DIR``, through codebooks learned from a corpus's vocal stems).
 
 Count models are weak estimators (they under-state what a network could predict), so (1) bounds
 the predictable part from below: the coarse level, which a trained model predicts at 2.4 nats,
@@ -220,6 +221,9 @@ def main() -> None:
     parser.add_argument("--vocal-codebooks", type=int, default=0, metavar="N",
                         help="also learn codebooks on N rendered voices alone and measure the "
                         "voices through them (default: 0, skipped; 60 takes ~10 minutes)")
+    parser.add_argument("--vocal-tokens", type=Path, default=None, metavar="DIR",
+                        help="instead: vocal codebooks already learned, e.g. by 'latentaudio "
+                        "train tokens --stem vocals' (its run folder or final/)")
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/song-tokens"),
                         help="where the songs' tokens are cached")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/song_levels.json"))
@@ -251,8 +255,14 @@ def main() -> None:
         from faster_whisper import WhisperModel
 
         model = WhisperModel(str(args.whisper), device="cpu", compute_type="int8")
-        vocal_vq = (vocal_codebooks(pipe, args.vocal_codebooks, args.seconds)
-                    if args.vocal_codebooks else None)
+        vocal_vq = None
+        if args.vocal_tokens is not None:
+            from latentaudio.codec import component_folder
+            from latentaudio.tokens import ResidualVQ
+
+            vocal_vq = ResidualVQ.from_pretrained(component_folder(args.vocal_tokens)).eval()
+        elif args.vocal_codebooks:
+            vocal_vq = vocal_codebooks(pipe, args.vocal_codebooks, args.seconds)
         results["wer"] = words_by_stream(pipe, model, args.songs, args.seconds, vocal_vq)
         print("WER (mean of songs): " + ", ".join(f"{k} {v:.2f}"
                                                   for k, v in results["wer"].items()))
