@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from latentaudio.audio import SAMPLE_RATE, load_audio, save_audio
 from latentaudio.data import music, procedural, recorded, scores, songs, sound_classes
+from latentaudio.data.duplicates import deduplicate, fingerprint
 from latentaudio.data.fluidsynth import find_soundfont, render_notes
 from latentaudio.data.manifest import Clip, read_manifest, write_manifest
 from latentaudio.errors import AudioFileError, MissingDependencyError
@@ -72,9 +73,14 @@ def _rng(seed: int, source: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, source_id, index])
 
 
-def _normalise(audio: np.ndarray) -> np.ndarray:
+def _peak_gain(audio: np.ndarray) -> np.float32:
+    """The gain that brings ``audio``'s peak to PEAK (1 for silence)."""
     peak = float(np.abs(audio).max())
-    return (audio * (PEAK / peak)).astype(np.float32) if peak > 1e-6 else audio
+    return np.float32(PEAK / peak if peak > 1e-6 else 1.0)
+
+
+def _normalise(audio: np.ndarray) -> np.ndarray:
+    return (audio * _peak_gain(audio)).astype(np.float32)
 
 
 def _fade(audio: np.ndarray, seconds: float = 0.02) -> np.ndarray:
@@ -135,14 +141,12 @@ def _run_song(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Clip]:
     song = songs.compose_song(rng, seconds, genre=music.GENRES_BY_NAME[job.params["genre"]])
     caption, tags = songs.describe_song(song, rng)
     band, vocals = songs.render_stems(song)
-    audio = _fade(_normalise(band + vocals))
+    gain = _peak_gain(band + vocals)
     clip_id = f"song-{job.index:05d}"
-    path = save_audio(out / "audio" / "songs" / f"{clip_id}.flac", audio)
-    # The voice alone, at its gain in the saved mix, for a token stream of its own (#23: words
-    # survive the codec's first levels of a voice, not of a mix; benchmarks/song_levels.py).
-    peak = float(np.abs(band + vocals).max())
-    voice = _fade(vocals * np.float32(PEAK / peak) if peak > 1e-6 else vocals)
-    stem = save_audio(out / "stems" / "songs" / f"{clip_id}.vocals.flac", voice)
+    path = save_audio(out / "audio" / "songs" / f"{clip_id}.flac", _fade((band + vocals) * gain))
+    # The voice alone at its gain in the mix: words survive a voice's first token levels, not a
+    # mix's (#23, benchmarks/song_levels.py).
+    stem = save_audio(out / "stems" / "songs" / f"{clip_id}.vocals.flac", _fade(vocals * gain))
     bed = song.bed
     words = [{"start": round(w.start, 4), "end": round(w.end, 4), "word": w.word,
               "pitch": w.pitch, "section": w.section, "line": w.line} for w in song.words]
@@ -197,51 +201,6 @@ def _run_recording(job: Job, out: Path, seed: int, size: CorpusSize) -> list[Cli
 
 
 KEY_MARGIN = 0.1  # key_with_confidence margin from which a crop's key is a label
-DUPLICATE_COSINE = 0.995  # fingerprints this alike (and lengths within 2%) are one sound
-
-
-def fingerprint(audio: np.ndarray, slices: int = 8, bands: int = 16) -> np.ndarray:
-    """A loudness-free picture of a clip: log energy in ``bands`` log-spaced bands (50 Hz to
-    16 kHz) in each of ``slices`` equal stretches of time, centred and unit length. The same
-    sound shipped twice, or re-encoded, reads the same; another sound does not."""
-    mono = np.asarray(audio, dtype=np.float64).reshape(-1, audio.shape[-1]).mean(axis=0)
-    edges = np.geomspace(50.0, 16_000.0, bands + 1)
-    rows = []
-    for part in np.array_split(mono, slices):
-        power = np.abs(np.fft.rfft(part)) ** 2 if len(part) else np.zeros(1)
-        freqs = np.fft.rfftfreq(max(len(part), 1), 1 / SAMPLE_RATE)
-        index = np.clip(np.searchsorted(edges, freqs) - 1, -1, bands)
-        energy = np.array([power[index == band].sum() for band in range(bands)])
-        rows.append(np.log10(energy + 1e-9))
-    vector = np.concatenate(rows)
-    vector -= vector.mean()
-    return (vector / max(np.linalg.norm(vector), 1e-12)).astype(np.float32)
-
-
-def deduplicate(clips: list[Clip]) -> tuple[list[Clip], list[tuple[str, str]]]:
-    """Drop the recorded clips that repeat an earlier one (by id order) from another
-    recording: ``(kept, [(dropped id, the id it repeats)])``. Crops of one recording never
-    count as each other's duplicates; clips without a fingerprint are kept as they are."""
-    marked = [i for i, clip in enumerate(clips) if "fingerprint" in clip.extra]
-    if not marked:
-        return clips, []
-    prints = np.stack([np.asarray(clips[i].extra["fingerprint"], dtype=np.float32)
-                       for i in marked])
-    seconds = np.array([clips[i].seconds for i in marked])
-    groups = [clips[i].group for i in marked]
-    similar = prints @ prints.T >= DUPLICATE_COSINE
-    close = np.abs(seconds[:, None] - seconds[None]) <= 0.02 * np.maximum(seconds[:, None],
-                                                                          seconds[None])
-    dropped, pairs = set(), []
-    for a in range(len(marked)):
-        if a in dropped:
-            continue
-        for b in np.nonzero(similar[a] & close[a])[0]:
-            if b > a and b not in dropped and groups[b] != groups[a]:
-                dropped.add(int(b))
-                pairs.append((clips[marked[b]].id, clips[marked[a]].id))
-    gone = {marked[b] for b in dropped}
-    return [clip for i, clip in enumerate(clips) if i not in gone], pairs
 
 
 def _music_labels(piece: np.ndarray) -> tuple[dict, dict]:

@@ -228,8 +228,9 @@ class CoarseLM(ModelMixin, ConfigMixin):
         if self.config.music_grid:
             if start == 0:  # the begin token predicts frame 0, code t frame t + 1
                 count = codes.shape[1] + 1
-                x = torch.cat([x[:, :-count], x[:, -count:] + self._music(
-                    inputs.condition.globals, 0, count, x.dtype)], dim=1)
+                music = (self._music(inputs.condition.globals, 0, count, x.dtype) if cache is None
+                         else self._music_ahead(cache, 0, count, x.dtype))
+                x = torch.cat([x[:, :-count], x[:, -count:] + music], dim=1)
             else:
                 x = x + self._music_ahead(cache, start - cache.prefix + 1, codes.shape[1],
                                           x.dtype)

@@ -201,7 +201,7 @@ def test_a_soundtrack_becomes_crops_with_estimated_tempo_and_key(tmp_path):
 def test_the_same_sound_twice_is_kept_once():
     """A re-encoded copy from another package is a duplicate; another sound is not, and the
     crops of one recording never are each other's."""
-    from latentaudio.data.corpus import deduplicate, fingerprint
+    from latentaudio.data.duplicates import deduplicate, fingerprint
     from latentaudio.data.manifest import Clip
 
     rng = np.random.default_rng(0)
