@@ -184,6 +184,9 @@ def load_clip_sets(paths: list[str | os.PathLike]) -> tuple[list[Clip], Path, Lo
         found, root, report = load_clips(path)
         for clip in found:
             clip.path = str(clip.resolve(root).resolve())
+            if "stems" in clip.extra:  # relative to the manifest's folder too
+                clip.extra["stems"] = {name: str((Path(root) / path).resolve())
+                                       for name, path in clip.extra["stems"].items()}
         clips += found
         combined.kept += report.kept
         combined.skipped += report.skipped

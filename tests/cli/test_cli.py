@@ -370,6 +370,11 @@ def test_train_tokens_on_a_stem(capsys, tmp_path, tiny_model):
                          "--stem", "vocals", *common)
     assert code == 0, err
     assert "'vocals' stems of 3 clips" in out
+    other = tmp_path / "beds"  # with a second source, paths become absolute: stems too
+    save_audio(other / "bed.wav", sine(110, seconds=1.2))
+    code, out, err = run(capsys, "train", "tokens", "--out", str(tmp_path / "vocal2"),
+                         "--stem", "vocals", *common, "--data", str(data), str(other))
+    assert code == 0 and "'vocals' stems of 3 clips" in out, err
     cached = {p.name for p in (tmp_path / "vocal" / "latents-cache").rglob("*.safetensors")}
     assert cached and all("vocals" in name for name in cached), cached
     code, _, err = run(capsys, "train", "tokens", "--out", str(tmp_path / "drums"),
