@@ -19,7 +19,9 @@ Every figure is given per song, for ``--seeds`` songs (seeds ``--seed`` on), and
   (``--corpus``; songs' manifests hold their lyrics): the ceiling. The ceiling is also measured
   after the songs pass through what the backend generates with, so it shows where words are
   lost: the codec (encode, then decode), all token levels, and the first level with the fine
-  model filling the rest (what perfect coarse tokens would give).
+  model filling the rest (what perfect coarse tokens would give); for a model of two streams,
+  with a corpus whose songs keep their vocal stems, the tracks (the band's first level and
+  fine, the voice's levels; :mod:`latentaudio.tokens.tracks`).
 """
 
 from __future__ import annotations
@@ -82,15 +84,22 @@ def ceilings(pipe, model, clips, root) -> dict[str, dict[str, float]]:
     """Mean WER (with a Whisper ``model``) and key exact (Krumhansl-Schmuckler on the whole
     song against its label) of the songs in ``clips`` as rendered, through the codec, through
     all token levels, and through the first level plus the fine model: what a generated song
-    can reach at best."""
+    can reach at best. With a model of two streams and songs with vocal stems, also through
+    the tracks (``tracks``: the band's first level plus the fine model, and the voice's levels
+    the model makes, each true): what perfect coarse tokens give."""
     import torch
 
     from latentaudio.audio import load_audio
     from latentaudio.evaluation.music import estimate_key
+    from latentaudio.tokens.tracks import VOCAL_STEM, TrackCoder, stems_audio
 
     rates: dict[str, list[float]] = {"corpus": [], "codec": [], "all_levels": [],
-                                     "level_1_and_fine": []}
+                                     "level_1_and_fine": [], "tracks": []}
     keys: dict[str, list[bool]] = {name: [] for name in rates}
+    coder = None
+    if getattr(pipe, "vocal_tokens", None) is not None:
+        coder = TrackCoder(pipe.codec, pipe.tokens, pipe.vocal_tokens,
+                           pipe.coarse.config.vocal_levels)
     with torch.no_grad():
         for clip in clips:
             audio = load_audio(clip.resolve(root))
@@ -105,6 +114,9 @@ def ceilings(pipe, model, clips, root) -> dict[str, dict[str, float]]:
                 "level_1_and_fine": pipe.codec.decode(
                     pipe.fine.fill_latents(codes[:, 0], pipe.tokens.codebooks).float(),
                     samples)[0].numpy()}
+            if coder is not None and clip.stem(VOCAL_STEM) is not None:
+                tracks = coder(stems_audio(clip, root))[None]
+                heard["tracks"] = pipe._decode(tracks, samples, None)[0].numpy()
             for name, version in heard.items():
                 if model is not None:
                     rates[name].append(word_error_rate(words(clip.extra["lyrics"]),

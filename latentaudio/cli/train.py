@@ -118,6 +118,13 @@ def _token_model_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     if kind == "coarse":
         parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "tiny"],
                             help="caption encoder (default: %(default)s)")
+        parser.add_argument("--vocal-tokens", type=Path, default=None, metavar="DIR",
+                            help="the voice's codebooks ('train tokens --stem vocals'): model "
+                            "songs as two streams, the band (mix minus the clips' vocal stems) "
+                            "and the voice, which keeps words in its first levels")
+        parser.add_argument("--vocal-levels", type=positive_int, default=4, metavar="N",
+                            help="with --vocal-tokens: the voice levels the model predicts "
+                            "(default: %(default)s)")
 
 
 def _assemble_arguments(parser: argparse.ArgumentParser) -> None:

@@ -69,6 +69,9 @@ def assemble_ar_arguments(parser: argparse.ArgumentParser) -> None:
     for name in ("tokens", "coarse", "fine"):
         parser.add_argument(f"--{name}", type=Path, required=True,
                             help=f"the '{name}' run folder (its final/) or exported folder")
+    parser.add_argument("--vocal-tokens", type=Path, default=None, metavar="DIR",
+                        help="the voice's codebooks, for a coarse model of two streams "
+                        "('train coarse --vocal-tokens')")
     parser.add_argument("--to", type=Path, required=True,
                         help="the generator folder to write (e.g. checkpoints/latentaudio-ar)")
     parser.add_argument("--copy", action="store_true",

@@ -44,6 +44,8 @@ class FeatureCache:
     # Another cache these features can be computed from without the audio (codec tokens from
     # cached VAE latents), and how: used where it already holds the clip.
     derived_from: tuple[FeatureCache, Callable[[torch.Tensor], torch.Tensor]] | None = None
+    # What ``transform`` is given instead of the clip's audio (e.g. the audio and a stem).
+    load: Callable[[Clip, Path], torch.Tensor] | None = None
 
     def _path(self, clip: Clip, root: Path) -> tuple[Path, str]:
         source = clip.resolve(root)
@@ -71,7 +73,9 @@ class FeatureCache:
             if base is not None:
                 features = self.derived_from[1](base).contiguous()
             else:
-                features = self.transform(torch.from_numpy(load_audio(clip.resolve(root))))
+                audio = (self.load(clip, root) if self.load is not None
+                         else torch.from_numpy(load_audio(clip.resolve(root))))
+                features = self.transform(audio)
                 features = features.contiguous()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")

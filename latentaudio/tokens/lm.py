@@ -14,7 +14,15 @@ beat continues across a song's windows. The path is zero-initialised (an older m
 with it is unchanged until it trains), and it follows the tempo and key of the conditioning, so
 guidance's null branch has no grid.
 
-Shapes: codes ``(B, T)`` int64 in ``[0, codebook_size)``; logits ``(B, T, codebook_size)``.
+With ``vocal_levels`` (:mod:`latentaudio.tokens.tracks`), each frame is two streams: the band
+(the first-level code, as above) and the voice's first ``vocal_levels`` levels. A position's input
+is the sum of its frame's code embeddings, and one head per stream level predicts the next frame's
+codes, all at once (MusicGen's parallel pattern, not its delay: on the mix's codes, a level was as
+predictable from the frame before as from the level below, ``benchmarks/song_levels.py``). The
+voice's embeddings start at zero, so a warm start from a band-only model is that model.
+
+Shapes: codes ``(B, T)`` int64 in ``[0, codebook_size)``, logits ``(B, T, codebook_size)``; with
+voice, codes ``(B, S, T)`` and logits ``(B, T, S, codebook_size)``, ``S = 1 + vocal_levels``.
 """
 
 from __future__ import annotations
@@ -139,6 +147,7 @@ class CoarseLM(ModelMixin, ConfigMixin):
         max_seconds: float = 240.0,  # timing conditioning range
         music_grid: bool = False,  # frame-level beat grid and key template (conditioning.grid)
         frame_rate: float = 0.0,  # code frames per second, which the beat grid needs
+        vocal_levels: int = 0,  # levels of the voice's own stream (0: one stream, the mix)
     ) -> None:
         super().__init__()
         if music_grid and frame_rate <= 0:
@@ -158,6 +167,11 @@ class CoarseLM(ModelMixin, ConfigMixin):
             self.music = nn.Sequential(nn.Linear(MUSIC_CHANNELS, width, bias=False), nn.SiLU(),
                                        nn.Linear(width, width, bias=False))
             nn.init.zeros_(self.music[-1].weight)  # adds nothing until trained
+        if vocal_levels:
+            self.vocal_embedding = nn.Embedding(vocal_levels * codebook_size, width)
+            nn.init.zeros_(self.vocal_embedding.weight)  # adds nothing until trained
+            self.vocal_head = nn.Linear(width, vocal_levels * codebook_size, bias=False)
+            nn.init.normal_(self.vocal_head.weight, std=0.02)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -171,6 +185,33 @@ class CoarseLM(ModelMixin, ConfigMixin):
     @property
     def begin_token(self) -> int:
         return self.config.codebook_size
+
+    @property
+    def streams(self) -> int:
+        """Code streams per frame: 1, or the band and the voice's levels."""
+        return 1 + self.config.vocal_levels
+
+    def _embed(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes ``(B, T)`` or ``(B, S, T)`` -> the summed embeddings ``(B, T, width)``."""
+        if self.config.vocal_levels == 0:
+            if codes.ndim != 2:
+                raise ValueError(f"expected codes (B, T), got {tuple(codes.shape)}")
+            return self.token_embedding(codes)
+        if codes.ndim != 3 or codes.shape[1] != self.streams:
+            raise ValueError(f"expected codes (B, {self.streams}, T) (the band, then "
+                             f"{self.config.vocal_levels} voice levels), got {tuple(codes.shape)}")
+        offsets = torch.arange(self.config.vocal_levels, device=codes.device)[None, :, None]
+        voice = self.vocal_embedding(codes[:, 1:] + offsets * self.config.codebook_size)
+        return self.token_embedding(codes[:, 0]) + voice.sum(dim=1)
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Hidden states ``(B, T, width)`` -> logits ``(B, T, K)`` or ``(B, T, S, K)``."""
+        size = self.config.codebook_size
+        band = self.head(hidden)[..., :size]
+        if self.config.vocal_levels == 0:
+            return band
+        voice = self.vocal_head(hidden).unflatten(-1, (self.config.vocal_levels, size))
+        return torch.cat([band[:, :, None], voice], dim=2)
 
     def new_cache(self) -> Cache:
         return Cache([LayerCache() for _ in self.blocks])
@@ -212,11 +253,12 @@ class CoarseLM(ModelMixin, ConfigMixin):
         Without a cache: the prefix from ``inputs`` then ``codes``; the logits of the last prefix
         position (the begin token) and of each code, ``(B, T + 1, K)``. With a cache: an empty
         cache is filled with the prefix (``inputs`` needed) and the codes; a filled one continues
-        with ``codes`` only, returning ``(B, T, K)``.
+        with ``codes`` only, returning ``(B, T, K)``. With voice: codes ``(B, S, T)``, logits
+        ``(B, T + 1, S, K)``.
         """
-        x = self.token_embedding(codes)
+        x = self._embed(codes)
         start = 0 if cache is None else cache.length
-        keep = torch.ones(codes.shape, dtype=torch.bool, device=codes.device)
+        keep = torch.ones(x.shape[:2], dtype=torch.bool, device=codes.device)
         if start == 0:
             if inputs is None:
                 raise ValueError("the first call needs the conditioning inputs")
@@ -227,12 +269,12 @@ class CoarseLM(ModelMixin, ConfigMixin):
                 cache.prefix, cache.globals = prefix.shape[1], inputs.condition.globals
         if self.config.music_grid:
             if start == 0:  # the begin token predicts frame 0, code t frame t + 1
-                count = codes.shape[1] + 1
+                count = codes.shape[-1] + 1
                 music = (self._music(inputs.condition.globals, 0, count, x.dtype) if cache is None
                          else self._music_ahead(cache, 0, count, x.dtype))
                 x = torch.cat([x[:, :-count], x[:, -count:] + music], dim=1)
             else:
-                x = x + self._music_ahead(cache, start - cache.prefix + 1, codes.shape[1],
+                x = x + self._music_ahead(cache, start - cache.prefix + 1, codes.shape[-1],
                                           x.dtype)
         past_mask = cache.mask if cache is not None and cache.mask is not None else keep[:, :0]
         key_mask = torch.cat([past_mask, keep], dim=1)  # (B, start + new)
@@ -249,24 +291,28 @@ class CoarseLM(ModelMixin, ConfigMixin):
             x = block(x, mask, None if cache is None else cache.layers[index])
         if cache is not None:
             cache.mask = key_mask
-        logits = self.head(self.ln_f(x))[..., : self.config.codebook_size]
-        if start == 0:
-            return logits[:, prefix.shape[1] - 1:]
-        return logits
+        if start == 0:  # only the begin token's and the codes' logits are wanted
+            x = x[:, prefix.shape[1] - 1:]
+        return self._logits(self.ln_f(x))
 
 
 def coarse_losses(model: nn.Module, codes: torch.Tensor, inputs: LMInputs) -> torch.Tensor:
-    """Next-token cross-entropy of each of ``codes`` ``(B, T)``, ``(B, T)``. ``model`` is
-    called, not its methods, so a wrapped (distributed) model works."""
+    """Next-token cross-entropy of each of ``codes`` ``(B, T)`` (or ``(B, S, T)``), in the
+    same shape. ``model`` is called, not its methods, so a wrapped (distributed) model works."""
     logits = model(codes, inputs)[:, :-1]  # the prediction of each code
+    if codes.ndim == 3:  # (B, T, S, K) -> (B, S, T, K)
+        logits = logits.transpose(1, 2)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), codes.reshape(-1),
                            reduction="none").view_as(codes)
 
 
 def coarse_loss(model: nn.Module, codes: torch.Tensor, inputs: LMInputs,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-    """The mean of :func:`coarse_losses` over real frames (``mask`` (B, T) True)."""
+    """The mean of :func:`coarse_losses` over real frames (``mask`` (B, T) True) and over the
+    streams, each weighing the same."""
     losses = coarse_losses(model, codes, inputs)
+    if losses.ndim == 3:
+        losses = losses.mean(dim=1)
     if mask is None:
         return losses.mean()
     return (losses * mask).sum() / mask.sum().clamp_min(1)
@@ -294,7 +340,8 @@ def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float 
              context: torch.Tensor | None = None, progress: bool = False) -> torch.Tensor:
     """Sample ``length`` codes ``(B, length)`` after optional ``context`` codes ``(B, C)``,
     with classifier-free guidance on the logits (:func:`latentaudio.diffusion.guidance.combine`),
-    one generator per item.
+    one generator per item. A model with voice makes ``(B, S, length)`` after ``(B, S, C)``:
+    every stream of a frame at once, each from its own guided distribution.
 
     ``key_guidance`` gives the key its own scale, as the DiT's (:func:`~latentaudio.diffusion.
     guidance.guided`): ``null + guidance (no key - null) + key_guidance (all - no key)``, a
@@ -314,7 +361,9 @@ def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float 
     if rows == 3:  # all, null, no key
         branches.append(LMInputs(inputs.condition.with_music(tempo=True, key=False),
                                  inputs.lyrics))
-    start = context if context is not None else torch.zeros(batch, 0, dtype=torch.long)
+    streams = getattr(model, "streams", 1)
+    shape = (batch, 0) if streams == 1 else (batch, streams, 0)
+    start = context if context is not None else torch.zeros(shape, dtype=torch.long)
     cache = model.new_cache()
     logits = model(torch.cat([start] * rows), LMInputs.cat(branches), cache)[:, -1]
     out = []
@@ -328,9 +377,11 @@ def generate(model: CoarseLM, inputs: LMInputs, length: int, *, guidance: float 
         else:
             step = logits.float()
         step = filter_logits(step / max(temperature, 1e-5), top_k, top_p)
-        probabilities = step.softmax(-1)
-        tokens = torch.cat([torch.multinomial(p[None], 1, generator=g)
-                            for p, g in zip(probabilities, generators, strict=True)])  # (B, 1)
+        probabilities = step.softmax(-1)  # (B, K) or (B, S, K)
+        tokens = torch.stack([torch.multinomial(p.view(-1, p.shape[-1]), 1, generator=g)
+                              .view(p.shape[:-1]) for p, g in zip(probabilities, generators,
+                                                                  strict=True)])
+        tokens = tokens[..., None]  # (B, 1) or (B, S, 1)
         out.append(tokens)
         logits = model(torch.cat([tokens] * rows), cache=cache)[:, -1]
-    return torch.cat(out, dim=1)
+    return torch.cat(out, dim=-1)

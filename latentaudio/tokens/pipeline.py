@@ -2,7 +2,9 @@
 
 Components (one subfolder each): ``vae`` and ``vocoder`` (the same codec as the diffusion
 generator), ``tokens`` (the residual VQ), ``coarse`` (:class:`CoarseLM`), ``fine``
-(:class:`FineModel`), ``text_encoder`` + ``tokenizer`` (MiniLM).
+(:class:`FineModel`), ``text_encoder`` + ``tokenizer`` (MiniLM), and with a coarse model of two
+streams ``vocal_tokens``, the voice's codebooks (:mod:`latentaudio.tokens.tracks`): the band and
+the voice are decoded apart and summed before the vocoder.
 
 Long outputs are made window by window (``WINDOW_SECONDS``, the training crop) with the last
 ``CONTEXT_SECONDS`` of tokens as the next window's context and ``seconds_start`` moved along, so
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import ClassVar
 
 import torch
 from diffusers import DiffusionPipeline
@@ -24,6 +27,7 @@ from latentaudio.conditioning.condition import encode_specs
 from latentaudio.conditioning.minilm import SharedBertModel  # noqa: F401  (as DENOISERS)
 from latentaudio.conditioning.prompt import resolve_prompt
 from latentaudio.conditioning.text import check_tokenizer
+from latentaudio.errors import LatentAudioError
 from latentaudio.folders import OwnLoader
 from latentaudio.limits import SONG_SECONDS, check_prompt
 from latentaudio.outputs import GenerationOutput
@@ -97,13 +101,20 @@ def schedule_entry(text: str, start: float, end: float) -> dict:
 
 class TokenPipeline(OwnLoader, DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->coarse->fine->vae->vocoder"
+    _optional_components: ClassVar[list[str]] = ["vocal_tokens"]
 
     def __init__(self, vae: MelVAE, vocoder: Vocoder, tokens: ResidualVQ, coarse: CoarseLM,
-                 fine: FineModel, text_encoder, tokenizer) -> None:
+                 fine: FineModel, text_encoder, tokenizer,
+                 vocal_tokens: ResidualVQ | None = None) -> None:
         super().__init__()
         self.register_modules(vae=vae, vocoder=vocoder, tokens=tokens, coarse=coarse, fine=fine,
-                              text_encoder=text_encoder, tokenizer=tokenizer)
+                              text_encoder=text_encoder, tokenizer=tokenizer,
+                              vocal_tokens=vocal_tokens)
         check_tokenizer(tokenizer, "the token pipeline's tokenizer")
+        if coarse.streams > 1 and vocal_tokens is None:
+            raise LatentAudioError("this coarse model has a voice stream: the pipeline needs "
+                                   "its codebooks (vocal_tokens; 'train assemble-ar "
+                                   "--vocal-tokens')")
         self.codec = LatentCodec(vae, vocoder)
 
     @property
@@ -152,13 +163,14 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         generator = torch.Generator().manual_seed(int(seed))
 
         # 3. Coarse tokens, window by window, each continuing from the last one's tail.
-        coarse = torch.zeros(1, 0, dtype=torch.long)
+        streams = self.coarse.streams
+        coarse = torch.zeros((1, 0) if streams == 1 else (1, streams, 0), dtype=torch.long)
         caption = encode_specs(self.tokenizer, self.text_encoder, [spec])
         from tqdm import tqdm
 
         schedule = []
         for index, (keep, new) in enumerate(tqdm(plan, desc="windows", disable=not progress)):
-            have = coarse.shape[1]
+            have = coarse.shape[-1]
             start = torch.full((1,), (have - keep) / rate)  # where this window starts
             condition = replace(caption, globals=replace(caption.globals, seconds_start=start))
             track = (encode_lyrics(texts[index], language) if texts[index]
@@ -167,17 +179,29 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
             codes = generate(self.coarse, inputs, new, guidance=guidance,
                              key_guidance=key_guidance,
                              temperature=temperature, top_k=top_k, top_p=top_p,
-                             generators=[generator], context=coarse[:, have - keep:])
-            coarse = torch.cat([coarse, codes], dim=1)
+                             generators=[generator], context=coarse[..., have - keep:])
+            coarse = torch.cat([coarse, codes], dim=-1)
             schedule.append(schedule_entry(texts[index], have / rate,
-                                           min(coarse.shape[1], total) / rate))
+                                           min(coarse.shape[-1], total) / rate))
 
         # 4. Fine levels (their expected codewords), then decode.
-        latents = self.fine.fill_latents(coarse[:, :total], self.tokens.codebooks)
-        audio = self.codec.decode(latents.float(), samples, decoder)[0].numpy()
+        audio = self._decode(coarse[..., :total], samples, decoder)[0].numpy()
 
         # 5. Post-process: exact length, fades, loudness, true peak, watermark.
         out, report = master(audio, self.sample_rate, samples, mastering)
         return GenerationOutput(out[None], self.sample_rate, [spec], [seed], [report],
                                 lyrics_schedule=[schedule] if lyrics else None)
+
+    def _decode(self, coarse: torch.Tensor, samples: int, decoder: str) -> torch.Tensor:
+        """Coarse codes ``(B, T)`` (or tracks ``(B, S, T)``) -> waveform ``(B, 2, samples)``:
+        the fine model fills the band's levels; the voice's levels are all there. Two streams
+        are summed as mel magnitudes, then vocoded once."""
+        band = coarse if coarse.ndim == 2 else coarse[:, 0]
+        latents = self.fine.fill_latents(band, self.tokens.codebooks).float()
+        if coarse.ndim == 2:
+            return self.codec.decode(latents, samples, decoder)
+        voice = self.vocal_tokens.decode(coarse[:, 1:]).float()
+        log_mel = torch.logaddexp(self.codec.decode_mel(latents, samples),
+                                  self.codec.decode_mel(voice, samples))
+        return self.codec.vocode(log_mel, samples, decoder)
 

@@ -38,6 +38,8 @@ class RunOptions:
     quiet: bool = False
     codec: Path | None = None
     tokens: Path | None = None
+    vocal_tokens: Path | None = None  # the voice's codebooks: a coarse model of two streams
+    vocal_levels: int = 4
     latents: Path | None = None
     coarse: Path | None = None
     fine: Path | None = None
@@ -103,7 +105,8 @@ def load_init(model, folder: Path, grow_layers: int | None = None) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     # Conditioning paths added since those weights were trained start at zero (they add
     # nothing until trained), so a denoiser can learn melody or style on top of its old self.
-    new = [name for name in missing if name.startswith(("reference_embedder.", "music."))]
+    new = [name for name in missing
+           if name.startswith(("reference_embedder.", "music.", "vocal_"))]
     if new:
         print(f"new conditioning inputs start from zero ({len(new)} tensors)")
     # Blocks a deepened DiT adds keep their random start, with zeroed output projections.
@@ -174,9 +177,20 @@ def run(options: RunOptions, kind: str) -> Path:
         from latentaudio.train.tasks import CoarseTask, FineTask
 
         rvq = load_component(ResidualVQ, component_folder(options.tokens)).config
-        # Whole-clip codec tokens, computed once and kept in the run folder.
-        features = token_cache(options.codec, options.tokens, options.out / "tokens-cache",
-                               latents=options.latents)
+        # Whole-clip codec tokens (with voice: the band's and the voice's), computed once and
+        # kept in the run folder.
+        if kind == "coarse" and config.get("vocal_levels") and options.vocal_tokens is None:
+            raise LatentAudioError(f"--init {options.init} has a voice stream: give its "
+                                   "codebooks with --vocal-tokens")
+        if kind == "coarse" and options.vocal_tokens is not None:
+            from latentaudio.tokens.tracks import track_cache
+
+            config["vocal_levels"] = options.vocal_levels
+            features = track_cache(options.codec, options.tokens, options.vocal_tokens,
+                                   options.vocal_levels, options.out / "tracks-cache")
+        else:
+            features = token_cache(options.codec, options.tokens, options.out / "tokens-cache",
+                                   latents=options.latents)
         gain = None
         if kind == "coarse":
             from latentaudio.conditioning.text import build_text_encoder
@@ -366,13 +380,20 @@ def assemble_ar(options: RunOptions) -> None:
     from latentaudio.tokens.lm import CoarseLM
     from latentaudio.tokens.pipeline import TokenPipeline
 
+    coarse = component_folder(options.coarse)
+    if (json.loads((coarse / "config.json").read_text()).get("vocal_levels")
+            and options.vocal_tokens is None):
+        raise LatentAudioError(f"{coarse} has a voice stream: give its codebooks with "
+                               "--vocal-tokens")
     own_text = (options.codec / "text_encoder" / "config.json").is_file()
     shared = {"codec": str(options.codec.resolve()),  # else MiniLM, from the installed package
               "text": str(options.codec.resolve()) if own_text else "minilm"}
     pipe = TokenPipeline(
         tokens=load_component(ResidualVQ, component_folder(options.tokens)),
-        coarse=load_component(CoarseLM, component_folder(options.coarse)),
+        coarse=load_component(CoarseLM, coarse),
         fine=load_component(FineModel, component_folder(options.fine)),
+        vocal_tokens=(None if options.vocal_tokens is None else
+                      load_component(ResidualVQ, component_folder(options.vocal_tokens))),
         **shared_components(shared))
     for component in (pipe.vae, pipe.vocoder, pipe.coarse, pipe.fine, pipe.text_encoder):
         component.half()  # fp16 on disk; the codebooks stay fp32 (1 MB)

@@ -384,8 +384,13 @@ class CoarseTask:
         null = inputs.null_like()
         inputs = LMInputs(condition.where(keep, null.condition),
                           torch.where(keep[:, None], lyrics, null.lyrics))
-        return {"codes": batch["features"][:, 0].long(), "mask": batch["mask"],
-                "inputs": inputs}
+        return {"codes": self._codes(batch), "mask": batch["mask"], "inputs": inputs}
+
+    def _codes(self, batch: dict) -> torch.Tensor:
+        """The first level ``(B, T)``, or with voice the track codes ``(B, S, T)``."""
+        if getattr(self.model.config, "vocal_levels", 0):
+            return batch["features"].long()
+        return batch["features"][:, 0].long()
 
     def loss(self, model: nn.Module, inputs: dict) -> tuple[torch.Tensor, dict]:
         from latentaudio.tokens.lm import coarse_loss
@@ -396,24 +401,33 @@ class CoarseTask:
     @torch.no_grad()
     def validate(self, model: nn.Module, batch_size: int = 8) -> dict:
         """Teacher-forced cross-entropy on fixed held-out crops, every label given; separately
-        for songs (items with lyrics) and the rest, as the song benchmark reads them."""
+        for songs (items with lyrics) and the rest, as the song benchmark reads them; with voice
+        the mean over the streams, and the voice's own (``held_out_voice_songs``)."""
         if self.held_out is None or len(self.held_out) == 0:
             return {}
         from torch.utils.data import DataLoader
 
         from latentaudio.tokens.lm import LMInputs, coarse_losses
 
-        totals = {"songs": [0.0, 0.0], "other": [0.0, 0.0]}
+        totals = {"loss_songs": [0.0, 0.0], "loss_other": [0.0, 0.0],
+                  "voice_songs": [0.0, 0.0]}
         for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
             condition = caption_condition(batch, self.text_encoder)
             lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
-            codes, mask = batch["features"][:, 0].long(), batch["mask"]
-            losses = coarse_losses(model, codes, LMInputs(condition, lyrics)) * mask
+            codes, mask = self._codes(batch), batch["mask"]
+            losses = coarse_losses(model, codes, LMInputs(condition, lyrics))
+            voice = None
+            if losses.ndim == 3:
+                losses, voice = losses.mean(dim=1), losses[:, 1:].mean(dim=1) * mask
+            losses = losses * mask
             sung = (lyrics > 0).any(dim=1)
-            for name, rows in (("songs", sung), ("other", ~sung)):
+            for name, rows in (("loss_songs", sung), ("loss_other", ~sung)):
                 totals[name][0] += float(losses[rows].sum())
                 totals[name][1] += float(mask[rows].sum())
-        return {f"held_out_loss_{name}": total / count
+            if voice is not None:
+                totals["voice_songs"][0] += float(voice[sung].sum())
+                totals["voice_songs"][1] += float(mask[sung].sum())
+        return {f"held_out_{name}": total / count
                 for name, (total, count) in totals.items() if count}
 
 
