@@ -158,13 +158,15 @@ class ClipDataset(Dataset):
     its name: a per-clip value, or frames cropped at the same times as the features.
     ``lyric_ids`` > 0 adds ``lyrics``: the id track (:mod:`latentaudio.tokens.lyrics`) of the
     words sung inside the crop (songs' manifests time every word), padded to that length.
+    ``sung`` adds ``sung``: the phoneme sung at each feature frame of the crop (0: none;
+    :func:`latentaudio.tokens.lyrics.sung_frames`).
     """
 
     def __init__(self, clips: list[Clip], root: str | os.PathLike, *, seconds: float = 4.0,
                  random_crop: bool = True, gain_db: tuple[float, float] | None = None,
                  features: FeatureCache | None = None,
                  extras: dict[str, FeatureCache] | None = None, lyric_ids: int = 0,
-                 seed: int = 0) -> None:
+                 sung: bool = False, seed: int = 0) -> None:
         if seconds <= 0:
             raise ValueError(f"seconds must be positive, got {seconds}")
         self.clips = list(clips)
@@ -175,6 +177,9 @@ class ClipDataset(Dataset):
         self.features = features
         self.extras = dict(extras or {})
         self.lyric_ids = lyric_ids
+        if sung and features is None:
+            raise ValueError("the sung track is per feature frame: it needs a feature cache")
+        self.sung = sung
         self.seed = seed
         self.epoch = 0
 
@@ -212,14 +217,21 @@ class ClipDataset(Dataset):
             item["audio"] = item["audio"] * 10 ** (float(rng.uniform(*self.gain_db)) / 20)
         if self.lyric_ids:
             item["lyrics"] = self._lyrics(clip, start)
+        if self.sung:
+            from latentaudio.tokens.lyrics import sung_frames
+
+            fps = self.features.frames_per_second
+            frames = item["features"].shape[-1]
+            words = clip.extra.get("words") if clip.extra else None
+            item["sung"] = (sung_frames(words, round(start * fps) / fps, frames, fps) if words
+                            else torch.zeros(frames, dtype=torch.long))
         for name, cache in self.extras.items():
             item[name] = (cache.get(clip, self.root) if cache.per_clip
                           else self._crop(cache, clip, start)[0])
         return item
 
     def _lyrics(self, clip: Clip, start: float) -> torch.Tensor:
-        from latentaudio.data.songs import words_between
-        from latentaudio.tokens.lyrics import encode_lyrics, fixed_length
+        from latentaudio.tokens.lyrics import encode_lyrics, fixed_length, words_between
 
         words = clip.extra.get("words") if clip.extra else None
         text = words_between(words, start, start + self.seconds) if words else ""

@@ -15,9 +15,9 @@ about half of these (``benchmarks/RESULTS.md``), and a model can only learn to s
 can be heard.
 
 Every word's time, note, line and section is kept, so a crop of the song knows what is sung in
-it (:func:`words_between`). Word times inside a line are shared out by the words' lengths in
-letters: espeak-ng's own word boundaries are not exposed by its command line, so they are close,
-not exact.
+it (:func:`~latentaudio.tokens.lyrics.words_between`). Word times inside a line are shared out
+by the words' lengths in letters: espeak-ng's own word boundaries are not exposed by its command
+line, so they are close, not exact.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from latentaudio.audio import SAMPLE_RATE
 from latentaudio.data import music
 from latentaudio.errors import MissingDependencyError
 from latentaudio.theory import Key
+from latentaudio.tokens.lyrics import words_between  # noqa: F401  (it times the crops)
 
 # A small grammar of sung lines: every slot is filled from its word list.
 LINES = (
@@ -323,19 +324,3 @@ def _rms(audio: np.ndarray) -> float:
     power = (frames ** 2).mean(axis=1)
     loud = power[power > power.max(initial=0) * 1e-4]
     return float(np.sqrt(loud.mean())) if len(loud) else 0.0
-
-
-def words_between(words: list[dict] | list[SungWord], start: float, end: float) -> str:
-    """The lyrics sung in ``[start, end)`` seconds, with [section] markers: what a crop of the
-    song is conditioned on. ``words`` as in the manifest (dicts) or :class:`SungWord`."""
-    lines, section = [], None
-    for word in words:
-        item = word if isinstance(word, dict) else word.__dict__
-        if not start <= item["start"] < end:
-            continue
-        if item["section"] != section:
-            section = item["section"]
-            lines.append(f"[{section}]")
-            lines.append("")
-        lines[-1] = (lines[-1] + " " + item["word"]).strip()
-    return "\n".join(lines)

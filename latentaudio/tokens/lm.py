@@ -77,6 +77,7 @@ class Cache:
     prefix: int = 0  # conditioning positions before the codes (begin token included)
     globals: GlobalInputs | None = None  # the tempo, key and start the music grid is built from
     music: torch.Tensor | None = None  # (B, frames, width): the grid term of frames 0.., ahead
+    sung: torch.Tensor | None = None  # (B, F): the phoneme of each frame (LMInputs.sung)
 
     @property
     def length(self) -> int:
@@ -120,17 +121,35 @@ class LMInputs:
 
     condition: Conditioning  # caption states, pooled caption, timing, bpm, key
     lyrics: torch.Tensor  # (B, L) int64 ids, 0 = padding; may be (B, 0)
+    # (B, F) the phoneme sung at each frame of the window (0: none), for a model with
+    # ``sung_frames``; frames past F sing nothing
+    sung: torch.Tensor | None = None
 
     def null_like(self) -> LMInputs:
         """The unconditional branch of guidance: no caption, tags or lyrics."""
-        return LMInputs(self.condition.null_like(), torch.zeros_like(self.lyrics))
+        return LMInputs(self.condition.null_like(), torch.zeros_like(self.lyrics),
+                        None if self.sung is None else torch.zeros_like(self.sung))
+
+    def where(self, keep: torch.Tensor, other: LMInputs) -> LMInputs:
+        """Items of ``self`` where ``keep`` ``(B,)`` is True, else of ``other``."""
+        sung = (None if self.sung is None else
+                torch.where(keep[:, None], self.sung, other.sung))
+        return LMInputs(self.condition.where(keep, other.condition),
+                        torch.where(keep[:, None], self.lyrics, other.lyrics), sung)
 
     @staticmethod
     def cat(items: list[LMInputs]) -> LMInputs:
         width = max(item.lyrics.shape[1] for item in items)
         lyrics = torch.cat([F.pad(item.lyrics, (0, width - item.lyrics.shape[1]))
                             for item in items])
-        return LMInputs(Conditioning.cat([item.condition for item in items]), lyrics)
+        sung = None
+        if any(item.sung is not None for item in items):
+            frames = max(item.sung.shape[1] for item in items if item.sung is not None)
+            sung = torch.cat([F.pad(item.sung, (0, frames - item.sung.shape[1]))
+                              if item.sung is not None else
+                              torch.zeros(len(item.lyrics), frames, dtype=torch.long)
+                              for item in items])
+        return LMInputs(Conditioning.cat([item.condition for item in items]), lyrics, sung)
 
 
 class CoarseLM(ModelMixin, ConfigMixin):
@@ -148,6 +167,7 @@ class CoarseLM(ModelMixin, ConfigMixin):
         music_grid: bool = False,  # frame-level beat grid and key template (conditioning.grid)
         frame_rate: float = 0.0,  # code frames per second, which the beat grid needs
         vocal_levels: int = 0,  # levels of the voice's own stream (0: one stream, the mix)
+        sung_frames: bool = False,  # told the phoneme sung at each frame (LMInputs.sung)
     ) -> None:
         super().__init__()
         if music_grid and frame_rate <= 0:
@@ -167,6 +187,9 @@ class CoarseLM(ModelMixin, ConfigMixin):
             self.music = nn.Sequential(nn.Linear(MUSIC_CHANNELS, width, bias=False), nn.SiLU(),
                                        nn.Linear(width, width, bias=False))
             nn.init.zeros_(self.music[-1].weight)  # adds nothing until trained
+        if sung_frames:
+            self.sung_embedding = nn.Embedding(lyric_vocabulary, width)
+            nn.init.zeros_(self.sung_embedding.weight)  # adds nothing until trained
         if vocal_levels:
             self.vocal_embedding = nn.Embedding(vocal_levels * codebook_size, width)
             nn.init.zeros_(self.vocal_embedding.weight)  # adds nothing until trained
@@ -246,6 +269,16 @@ class CoarseLM(ModelMixin, ConfigMixin):
             cache.music = self._music(cache.globals, 0, max(2 * (first + count), 256), dtype)
         return cache.music[:, first:first + count]
 
+    @staticmethod
+    def _sung(sung: torch.Tensor | None, first: int, count: int, batch: int,
+              device) -> torch.Tensor:
+        """Frames ``first .. first + count - 1`` of the sung track ``(B, F)``, 0 past its end."""
+        out = torch.zeros(batch, count, dtype=torch.long, device=device)
+        if sung is not None and first < sung.shape[1]:
+            have = sung[:, first:first + count]
+            out[:, :have.shape[1]] = have
+        return out
+
     def forward(self, codes: torch.Tensor, inputs: LMInputs | None = None,
                 cache: Cache | None = None) -> torch.Tensor:
         """Logits for the token after each position of ``codes`` ``(B, T)``.
@@ -267,6 +300,13 @@ class CoarseLM(ModelMixin, ConfigMixin):
             keep = torch.cat([prefix_mask, keep], dim=1)
             if cache is not None:
                 cache.prefix, cache.globals = prefix.shape[1], inputs.condition.globals
+                cache.sung = inputs.sung
+        if self.config.sung_frames:  # the position predicting frame f hears frame f's phoneme
+            first = 0 if start == 0 else start - cache.prefix + 1
+            count = codes.shape[-1] + (1 if start == 0 else 0)
+            sung = self._sung(inputs.sung if start == 0 else cache.sung, first, count,
+                              len(x), x.device)
+            x = torch.cat([x[:, :-count], x[:, -count:] + self.sung_embedding(sung)], dim=1)
         if self.config.music_grid:
             if start == 0:  # the begin token predicts frame 0, code t frame t + 1
                 count = codes.shape[-1] + 1

@@ -12,6 +12,7 @@ Track layout: ``<section:verse> p h o n e m e s <word> ... <line> ... <section:c
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,3 +113,94 @@ def decode_ids(ids: torch.Tensor) -> str:
         elif symbol != "<pad>":
             out.append(symbol)
     return "".join(out).strip()
+
+
+# ---------------------------------------------------------------- the words' times
+def words_between(words: list, start: float, end: float) -> str:
+    """The lyrics sung in ``[start, end)`` seconds, with [section] markers: what a crop of the
+    song is conditioned on. ``words`` as in the manifest (dicts) or
+    :class:`~latentaudio.data.songs.SungWord`."""
+    lines, section = [], None
+    for word in words:
+        item = word if isinstance(word, dict) else word.__dict__
+        if not start <= item["start"] < end:
+            continue
+        if item["section"] != section:
+            section = item["section"]
+            lines.append(f"[{section}]")
+            lines.append("")
+        lines[-1] = (lines[-1] + " " + item["word"]).strip()
+    return "\n".join(lines)
+
+
+LINE_FILL = 0.85  # a line is sung over this share of its bar, as the corpus's songs are
+
+
+def word_ids(words: list[str], language: str = "en-us") -> list[list[int]]:
+    """Each word's phoneme ids (one espeak-ng call for the words not seen before)."""
+    new = sorted({(word, language) for word in words} - _WORD_IDS.keys())
+    if new:
+        for (word, _), ipa in zip(new, phonemize_lines([w for w, _ in new], language),
+                                  strict=True):
+            _WORD_IDS[word, language] = [IDS.get(symbol, UNKNOWN)
+                                         for symbol in ipa.replace(" ", "")] or [UNKNOWN]
+    return [_WORD_IDS[word, language] for word in words]
+
+
+_WORD_IDS: dict[tuple[str, str], list[int]] = {}
+
+
+def sung_frames(words: list[dict], start: float, frames: int, rate: float,
+                language: str = "en-us") -> torch.Tensor:
+    """The phoneme sung at each of ``frames`` frames from ``start`` seconds ``(frames,)``
+    int64 (``<pad>`` where nothing is): each word's phonemes share its span equally. ``words``
+    as the manifest times them (dicts with start, end, word)."""
+    out = torch.zeros(frames, dtype=torch.long)
+    end = start + frames / rate
+    inside = [w for w in words if w["end"] > start and w["start"] < end]
+    for word, ids in zip(inside, word_ids([w["word"].lower() for w in inside], language),
+                         strict=True):
+        first = max(0, math.ceil((word["start"] - start) * rate - 0.5))
+        last = min(frames, math.ceil((word["end"] - start) * rate - 0.5))
+        for frame in range(first, last):  # frame centres inside the word
+            share = ((start + (frame + 0.5) / rate) - word["start"]) / (word["end"] - word["start"])
+            out[frame] = ids[min(len(ids) - 1, int(share * len(ids)))]
+    return out
+
+
+def plan_words(lyrics: str, seconds: float, bpm: float | None) -> list[dict]:
+    """When each word of ``lyrics`` is sung in a song of ``seconds``, as the corpus's songs
+    sing: the sections share the song equally (after an instrumental intro and before an
+    outro of two bars each, in songs of 30 s and more, unless the lyrics place their own), each
+    starting on a bar; a line per bar (faster when a section has more lines than bars), sung
+    over 85% of it, its words timed by their length. Entries as the manifest's: start, end,
+    word, section, line."""
+    sections = parse_sections(lyrics)
+    if not sections:
+        return []
+    bar = 240.0 / (bpm or 120.0)
+    if seconds >= 30.0:
+        if sections[0].name != "intro":
+            sections.insert(0, Section("intro", []))
+        if sections[-1].name != "outro":
+            sections.append(Section("outro", []))
+    bars = max(1, int(seconds / bar))
+    edges = [round(i * bars / len(sections)) * bar for i in range(len(sections) + 1)]
+    edges[-1] = seconds
+    words, line_index = [], 0
+    for section, begin, finish in zip(sections, edges, edges[1:], strict=False):
+        if not section.lines or finish <= begin:
+            continue
+        length = min(bar, (finish - begin) / len(section.lines))
+        for number, line in enumerate(section.lines):
+            tokens = line.split()
+            at = begin + number * length
+            weights = [len(token) + 1.0 for token in tokens]
+            total, done = sum(weights), 0.0
+            for token, weight in zip(tokens, weights, strict=True):
+                words.append({"start": round(at + LINE_FILL * length * done / total, 4),
+                              "end": round(at + LINE_FILL * length * (done + weight) / total, 4),
+                              "word": token, "section": section.name, "line": line_index})
+                done += weight
+            line_index += 1
+    return words

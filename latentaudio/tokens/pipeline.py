@@ -8,9 +8,11 @@ the voice are decoded apart and summed before the vocoder.
 
 Long outputs are made window by window (``WINDOW_SECONDS``, the training crop) with the last
 ``CONTEXT_SECONDS`` of tokens as the next window's context and ``seconds_start`` moved along, so
-the model always works inside the lengths it was trained on. With lyrics, each window is given
-the section of the song it falls in (``plan_sections``), and the output's ``lyrics_schedule``
-says which words were given to which span of the song.
+the model always works inside the lengths it was trained on. With lyrics, every word is first
+given its time in the song (:func:`~latentaudio.tokens.lyrics.plan_words`, as the corpus's songs
+time theirs); each window is then given what a training crop is: the words sung inside it and,
+for a model with ``sung_frames``, the phoneme of each frame. The output's ``lyrics_schedule``
+says which line was sung when.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from latentaudio.outputs import GenerationOutput
 from latentaudio.postprocess import MasteringConfig, master
 from latentaudio.tokens.fine import FineModel
 from latentaudio.tokens.lm import CoarseLM, LMInputs, generate
-from latentaudio.tokens.lyrics import Section, encode_lyrics, parse_sections
+from latentaudio.tokens.lyrics import encode_lyrics, plan_words, sung_frames, words_between
 from latentaudio.tokens.rvq import ResidualVQ
 from latentaudio.vae import MelVAE
 from latentaudio.vocoder import Vocoder
@@ -67,36 +69,15 @@ def plan_windows(total: int, window: int, context: int) -> list[tuple[int, int]]
     return plan
 
 
-def plan_sections(lyrics: str, windows: int) -> list[str]:
-    """The song's structure over ``windows`` windows: each window gets the lyrics section its
-    middle falls in, sections sharing the time equally. From 4 windows on, the song opens and
-    closes without singing, as the corpus's songs do (an instrumental intro and outro, added
-    unless the lyrics place their own); a section without lines is sung as nothing ("")."""
-    sections = parse_sections(lyrics)
-    if not sections:
-        return [""] * windows
-    if windows >= 4:
-        if sections[0].name != "intro":
-            sections.insert(0, Section("intro", []))
-        if sections[-1].name != "outro":
-            sections.append(Section("outro", []))
-    return [_section_text(sections[min(len(sections) - 1, int((i + 0.5) / windows *
-                                                             len(sections)))])
-            for i in range(windows)]
-
-
-def _section_text(section) -> str:
-    return f"[{section.name}]\n" + "\n".join(section.lines) if section.lines else ""
-
-
-def schedule_entry(text: str, start: float, end: float) -> dict:
-    """What one window was given to sing, for the lyrics report: the span of new audio it made
-    (seconds), its section (None: instrumental) and the words of that section, in order."""
-    sections = parse_sections(text) if text else []
-    lines = [line for section in sections for line in section.lines]
-    return {"start": round(start, 2), "end": round(end, 2),
-            "section": sections[0].name if sections else None,
-            "words": " ".join(lines).split()}
+def lyrics_schedule(words: list[dict]) -> list[dict]:
+    """What was sung where, for the lyrics report: each line's span (seconds), section and
+    words, in order (:func:`~latentaudio.tokens.lyrics.plan_words`'s times)."""
+    lines: dict[int, list[dict]] = {}
+    for word in words:
+        lines.setdefault(word["line"], []).append(word)
+    return [{"start": round(line[0]["start"], 2), "end": round(line[-1]["end"], 2),
+             "section": line[0]["section"], "words": [w["word"] for w in line]}
+            for line in lines.values()]
 
 
 class TokenPipeline(OwnLoader, DiffusionPipeline):
@@ -158,8 +139,7 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         samples = round(spec.seconds * self.sample_rate)
         total = self.vae.latent_frames(self.codec.mel.config.num_frames(samples))
         plan = plan_windows(total, round(WINDOW_SECONDS * rate), round(CONTEXT_SECONDS * rate))
-        windows = len(plan)
-        texts = plan_sections(lyrics, windows) if lyrics else [""] * windows
+        words = plan_words(lyrics, spec.seconds, spec.bpm) if lyrics else []
         generator = torch.Generator().manual_seed(int(seed))
 
         # 3. Coarse tokens, window by window, each continuing from the last one's tail.
@@ -168,21 +148,21 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         caption = encode_specs(self.tokenizer, self.text_encoder, [spec])
         from tqdm import tqdm
 
-        schedule = []
-        for index, (keep, new) in enumerate(tqdm(plan, desc="windows", disable=not progress)):
+        for keep, new in tqdm(plan, desc="windows", disable=not progress):
             have = coarse.shape[-1]
-            start = torch.full((1,), (have - keep) / rate)  # where this window starts
-            condition = replace(caption, globals=replace(caption.globals, seconds_start=start))
-            track = (encode_lyrics(texts[index], language) if texts[index]
+            start = (have - keep) / rate  # where this window starts, in seconds
+            condition = replace(caption, globals=replace(
+                caption.globals, seconds_start=torch.full((1,), start)))
+            # As in training: the words sung inside the window, and the phoneme of each frame.
+            text = words_between(words, start, start + WINDOW_SECONDS)
+            track = (encode_lyrics(text, language) if text
                      else torch.zeros(0, dtype=torch.long))[None]
-            inputs = LMInputs(condition, track)
-            codes = generate(self.coarse, inputs, new, guidance=guidance,
-                             key_guidance=key_guidance,
+            sung = sung_frames(words, start, keep + new, rate, language)[None]
+            codes = generate(self.coarse, LMInputs(condition, track, sung), new,
+                             guidance=guidance, key_guidance=key_guidance,
                              temperature=temperature, top_k=top_k, top_p=top_p,
                              generators=[generator], context=coarse[..., have - keep:])
             coarse = torch.cat([coarse, codes], dim=-1)
-            schedule.append(schedule_entry(texts[index], have / rate,
-                                           min(coarse.shape[-1], total) / rate))
 
         # 4. Fine levels (their expected codewords), then decode.
         audio = self._decode(coarse[..., :total], samples, decoder)[0].numpy()
@@ -190,7 +170,7 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         # 5. Post-process: exact length, fades, loudness, true peak, watermark.
         out, report = master(audio, self.sample_rate, samples, mastering)
         return GenerationOutput(out[None], self.sample_rate, [spec], [seed], [report],
-                                lyrics_schedule=[schedule] if lyrics else None)
+                                lyrics_schedule=[lyrics_schedule(words)] if lyrics else None)
 
     def _decode(self, coarse: torch.Tensor, samples: int, decoder: str) -> torch.Tensor:
         """Coarse codes ``(B, T)`` (or tracks ``(B, S, T)``) -> waveform ``(B, 2, samples)``:

@@ -106,7 +106,7 @@ def load_init(model, folder: Path, grow_layers: int | None = None) -> None:
     # Conditioning paths added since those weights were trained start at zero (they add
     # nothing until trained), so a denoiser can learn melody or style on top of its old self.
     new = [name for name in missing
-           if name.startswith(("reference_embedder.", "music.", "vocal_"))]
+           if name.startswith(("reference_embedder.", "music.", "vocal_", "sung_"))]
     if new:
         print(f"new conditioning inputs start from zero ({len(new)} tensors)")
     # Blocks a deepened DiT adds keep their random start, with zeroed output projections.
@@ -144,7 +144,7 @@ def run(options: RunOptions, kind: str) -> Path:
     print(f"data: {report}; training on {len(train_clips)} train-split clips")
     config = model_config(kind, options.config)
     mel = MelSpectrogram()
-    features, gain, extras, lyric_ids = None, (-12.0, 0.0), {}, 0
+    features, gain, extras, lyric_ids, sung = None, (-12.0, 0.0), {}, 0, False
     if options.init is not None:
         config = init_config(options.init, config)
     if options.grow_layers is not None:
@@ -198,10 +198,10 @@ def run(options: RunOptions, kind: str) -> Path:
             if config.get("music_grid"):  # the beat grid runs at the codes' frame rate
                 config["frame_rate"] = features.frames_per_second
             model = CoarseLM(**config | {"codebook_size": rvq.codebook_size})
-            lyric_ids = LYRIC_IDS
+            lyric_ids, sung = LYRIC_IDS, bool(config.get("sung_frames"))
             task = CoarseTask(model, build_text_encoder(options.text_encoder), seed=options.seed,
                               held_out=held_out_crops(clips, root, options, features,
-                                                      lyric_ids=lyric_ids))
+                                                      lyric_ids=lyric_ids, sung=sung))
         else:
             model = FineModel(**config | {"codebook_size": rvq.codebook_size,
                                           "levels": rvq.levels})
@@ -227,7 +227,7 @@ def run(options: RunOptions, kind: str) -> Path:
     if options.init is not None and kind != "vocoder":
         load_init(task.model, options.init, options.grow_layers)
     dataset = ClipDataset(train_clips, root, seconds=options.seconds, gain_db=gain,
-                          features=features, extras=extras, lyric_ids=lyric_ids,
+                          features=features, extras=extras, lyric_ids=lyric_ids, sung=sung,
                           seed=options.seed)
     train_config = TrainConfig(options.out, max_steps=options.steps,
                                batch_size=options.batch_size, learning_rate=options.lr,
@@ -244,7 +244,8 @@ def run(options: RunOptions, kind: str) -> Path:
 
 
 
-def held_out_crops(clips, root, options: RunOptions, features, lyric_ids: int = 0):
+def held_out_crops(clips, root, options: RunOptions, features, lyric_ids: int = 0,
+                   sung: bool = False):
     """The held-out loss curve's data: fixed crops from the start of up to 64 valid clips (each
     once, however often --data lists it), taken evenly through the manifest so that every
     source has its share (with ``lyric_ids``, the valid songs first); None without valid
@@ -253,13 +254,13 @@ def held_out_crops(clips, root, options: RunOptions, features, lyric_ids: int = 
 
     valid = list({clip.id: clip for clip in clips if clip.split == "valid"}.values())
     # A lyrics-reading model also gets the valid songs (up to half the set): they are few.
-    sung = [clip for clip in valid if lyric_ids and clip.extra and clip.extra.get("words")]
-    sung = sung[: HELD_OUT_CLIPS // 2]
-    rest = [clip for clip in valid if clip not in sung]
-    room = HELD_OUT_CLIPS - len(sung)
-    valid = sung + rest[::max(1, len(rest) // room)][:room]
+    songs = [clip for clip in valid if lyric_ids and clip.extra and clip.extra.get("words")]
+    songs = songs[: HELD_OUT_CLIPS // 2]
+    rest = [clip for clip in valid if clip not in songs]
+    room = HELD_OUT_CLIPS - len(songs)
+    valid = songs + rest[::max(1, len(rest) // room)][:room]
     return ClipDataset(valid, root, seconds=options.seconds, random_crop=False,
-                       features=features, lyric_ids=lyric_ids) if valid else None
+                       features=features, lyric_ids=lyric_ids, sung=sung) if valid else None
 
 
 def vocoder_task(options: RunOptions, config: dict, clips, root, mel):

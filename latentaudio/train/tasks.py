@@ -379,11 +379,9 @@ class CoarseTask:
                 tempo=torch.rand(len(condition), generator=self.generator) >= self.music_dropout,
                 key=torch.rand(len(condition), generator=self.generator) >= self.music_dropout)
         lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
-        inputs = LMInputs(condition, lyrics)
+        inputs = LMInputs(condition, lyrics, batch.get("sung"))
         keep = torch.rand(len(condition), generator=self.generator) >= self.dropout
-        null = inputs.null_like()
-        inputs = LMInputs(condition.where(keep, null.condition),
-                          torch.where(keep[:, None], lyrics, null.lyrics))
+        inputs = inputs.where(keep, inputs.null_like())
         return {"codes": self._codes(batch), "mask": batch["mask"], "inputs": inputs}
 
     def _codes(self, batch: dict) -> torch.Tensor:
@@ -415,7 +413,7 @@ class CoarseTask:
             condition = caption_condition(batch, self.text_encoder)
             lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
             codes, mask = self._codes(batch), batch["mask"]
-            losses = coarse_losses(model, codes, LMInputs(condition, lyrics))
+            losses = coarse_losses(model, codes, LMInputs(condition, lyrics, batch.get("sung")))
             voice = None
             if losses.ndim == 3:
                 losses, voice = losses.mean(dim=1), losses[:, 1:].mean(dim=1) * mask

@@ -91,3 +91,17 @@ def test_dataset_crops_carry_the_lyrics_sung_in_them(tmp_path):
     assert int(silent.abs().sum()) == 0
     first = [w for w in song.words if w.start < 3.0]
     assert decode_ids(sung).startswith(f"[{first[0].section}]")
+    # With a feature cache: the phoneme sung at each of the crop's frames, from the same times.
+    import torch
+
+    from latentaudio.data.dataset import FeatureCache
+    from latentaudio.tokens.lyrics import sung_frames
+
+    cache = FeatureCache(lambda audio: torch.zeros(3, audio.shape[-1] // 2048), 44_100 / 2048,
+                         tmp_path / "cache", "zeros")
+    framed = ClipDataset([clip, plain], tmp_path, seconds=3.0, random_crop=False, lyric_ids=48,
+                         features=cache, sung=True)
+    item = framed[0]
+    assert item["sung"].shape == (item["features"].shape[-1],)
+    assert torch.equal(item["sung"], sung_frames(words, 0.0, len(item["sung"]), 44_100 / 2048))
+    assert int(item["sung"].gt(0).sum()) > 0 and int(framed[1]["sung"].sum()) == 0

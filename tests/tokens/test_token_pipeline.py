@@ -9,7 +9,7 @@ from latentaudio.errors import LatentAudioError
 from latentaudio.tokens import ResidualVQ
 from latentaudio.tokens.fine import FineModel
 from latentaudio.tokens.lm import CoarseLM
-from latentaudio.tokens.pipeline import TokenPipeline, plan_sections, plan_windows
+from latentaudio.tokens.pipeline import TokenPipeline, plan_windows
 from tests.fixtures import tiny_text_encoder
 
 
@@ -57,49 +57,57 @@ def test_windows_cover_the_song_with_no_sliver_at_the_end(total):
     assert all(new >= (window - context) / 2 for _, new in plan[1:])
 
 
-def test_lyrics_follow_the_sections(pipe):
+def test_every_word_gets_its_time_and_the_report_says_it(pipe):
+    from latentaudio.tokens.lyrics import plan_words
+
     lyrics = "[verse]\nhello there\n[chorus]\nsing it loud\n"
-    assert plan_sections(lyrics, 2) == ["[verse]\nhello there", "[chorus]\nsing it loud"]
-    # Long enough: an instrumental intro and outro around the sung sections.
-    plan = plan_sections(lyrics, 8)
-    assert plan[0] == "" and plan[-1] == ""
-    assert plan[2].startswith("[verse]") and plan[5].startswith("[chorus]")
-    assert plan_sections("[intro]\n[verse]\nhi\n[outro]\nbye", 6)[-1] == "[outro]\nbye"
+    # 12 s at 120 bpm (2 s bars): the two sections share the song, each line from a bar's
+    # start over 85% of the bar, its words timed by their length.
+    words = plan_words(lyrics, 12.0, None)
+    assert [(w["word"], w["section"], w["start"]) for w in words][::2] == [
+        ("hello", "verse", 0.0), ("sing", "chorus", 6.0), ("loud", "chorus", 7.0462)]
+    assert words[1]["end"] == pytest.approx(1.7) and words[-1]["end"] == pytest.approx(7.7)
+    # Long enough: an instrumental intro and outro of two bars around the sung sections.
+    long = plan_words(lyrics, 60.0, 100.0)
+    assert long[0]["start"] >= 2 * 2.4 and long[-1]["end"] <= 60.0 - 2 * 2.4
+    assert plan_words("[intro]\nhi\n[verse]\nbye", 60.0, 120.0)[0]["start"] == 0.0
     out = pipe("a pop song", seconds=12.0, lyrics=lyrics, seed=1, progress=False)
     assert out.audios.shape == (1, 2, 12 * 44_100)
-    # The report of which words went where: contiguous spans over the whole song, in order.
-    schedule = out.lyrics_schedule[0]
-    assert [entry["words"] for entry in schedule] == [["hello", "there"], ["sing", "it", "loud"]]
-    assert schedule[0]["start"] == 0 and schedule[0]["end"] == schedule[1]["start"]
-    assert schedule[-1]["end"] == pytest.approx(12.0, abs=0.1)
-    long = pipe("a pop song", seconds=40.0, lyrics=lyrics, seed=1, progress=False)
-    sections = [entry["section"] for entry in long.lyrics_schedule[0]]
-    assert sections[0] is None and sections[-1] is None and "chorus" in sections
+    assert out.lyrics_schedule[0] == [
+        {"start": 0.0, "end": 1.7, "section": "verse", "words": ["hello", "there"]},
+        {"start": 6.0, "end": 7.7, "section": "chorus", "words": ["sing", "it", "loud"]}]
     assert pipe("a pop song", seconds=4.0, seed=1, progress=False).lyrics_schedule is None
 
 
-def test_the_lyrics_reach_the_coarse_model(pipe, monkeypatch):
-    """Each window's coarse model is given that window's section of the lyrics, encoded."""
+def test_each_window_is_given_what_a_training_crop_is(pipe, monkeypatch):
+    """The coarse model of each window reads the words sung inside it, and the phoneme of each
+    of its frames, from the same times."""
     from latentaudio.tokens import pipeline as token_pipeline
-    from latentaudio.tokens.lyrics import encode_lyrics
+    from latentaudio.tokens.lyrics import encode_lyrics, plan_words, sung_frames, words_between
 
     seen = []
     generate = token_pipeline.generate
 
-    def spy(model, inputs, *args, **kwargs):
-        seen.append(inputs.lyrics.clone())
-        return generate(model, inputs, *args, **kwargs)
+    def spy(model, inputs, *args, context=None, **kwargs):
+        seen.append((inputs.lyrics.clone(), inputs.sung.clone(), context.shape[-1]))
+        return generate(model, inputs, *args, context=context, **kwargs)
 
     monkeypatch.setattr(token_pipeline, "generate", spy)
     lyrics = "[verse]\nhello there\n[chorus]\nsing it loud\n"
     pipe("a pop song", seconds=12.0, lyrics=lyrics, seed=1, progress=False)
-    plan = plan_sections(lyrics, len(seen))
-    assert len(seen) == 2 and plan == ["[verse]\nhello there", "[chorus]\nsing it loud"]
-    for track, section in zip(seen, plan, strict=True):
-        assert torch.equal(track[0], encode_lyrics(section, "en-us"))
+    words, rate = plan_words(lyrics, 12.0, None), pipe.tokens.config.frame_rate
+    assert len(seen) == 2
+    made = 0
+    for track, sung, keep in seen:
+        start = (made - keep) / rate
+        text = words_between(words, start, start + 10.0)
+        assert torch.equal(track[0], encode_lyrics(text, "en-us"))
+        assert torch.equal(sung[0], sung_frames(words, start, sung.shape[1], rate))
+        made += sung.shape[1] - keep
+    assert int((seen[0][1] > 0).sum()) > 0  # hello there is sung in the first window
     seen.clear()
     pipe("a pop song", seconds=12.0, seed=1, progress=False)
-    assert all(track.numel() == 0 for track in seen)  # no lyrics: an empty track
+    assert all(track.numel() == 0 and int(sung.max()) == 0 for track, sung, _ in seen)
 
 
 def test_the_coarse_model_reads_the_lyrics(pipe):

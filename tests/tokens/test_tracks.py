@@ -114,3 +114,43 @@ def test_track_codes_of_a_song_and_of_a_clip_without_voice():
     plain = coder(mix)  # no stem: all band, the voice silent
     assert plain.shape == (3, 10)
     assert torch.equal(plain[1:], coder.silence()[:, None].expand(-1, 10))
+
+
+def test_the_sung_track_is_heard_frame_by_frame_and_cached_steps_agree():
+    from latentaudio.tokens.lm import LMInputs
+
+    torch.manual_seed(0)
+    model = CoarseLM(codebook_size=K, layers=2, heads=2, width=32, max_positions=128,
+                     text_dim=16, lyric_vocabulary=20, vocal_levels=2, sung_frames=True).eval()
+    cond, codes = inputs(), tracks()
+    sung = torch.randint(0, 20, (2, 7), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        silent = model(codes, cond)
+        given = model(codes, LMInputs(cond.condition, cond.lyrics, sung))
+        torch.testing.assert_close(given, silent)  # zero-initialised: nothing until trained
+        torch.nn.init.normal_(model.sung_embedding.weight, std=0.5)
+        full = model(codes, LMInputs(cond.condition, cond.lyrics, sung))
+        # The position predicting frame f hears frame f's phoneme: frames past the track's 7
+        # (positions 7.. of the begin token and 9 codes) hear nothing.
+        changed = (full - model(codes, cond)).abs().amax(dim=(0, 2, 3)) > 1e-6
+        assert changed[:7].all()
+        cache = model.new_cache()
+        first = model(codes[..., :4], LMInputs(cond.condition, cond.lyrics, sung), cache)
+        steps = [model(codes[..., i: i + 1], cache=cache) for i in range(4, 9)]
+    torch.testing.assert_close(first, full[:, :5], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(torch.cat(steps, 1), full[:, 5:], atol=1e-5, rtol=1e-4)
+    both = LMInputs(cond.condition, cond.lyrics, sung)
+    assert int(both.null_like().sung.abs().sum()) == 0
+    mixed = both.where(torch.tensor([True, False]), both.null_like())
+    assert torch.equal(mixed.sung[0], sung[0]) and int(mixed.sung[1].sum()) == 0
+
+
+def test_a_word_shares_its_span_among_its_phonemes():
+    from latentaudio.tokens.lyrics import sung_frames, word_ids
+
+    words = [{"start": 1.0, "end": 2.0, "word": "moon", "section": "verse"}]
+    frames = sung_frames(words, 0.5, 20, 10.0)  # frames centred at 0.55, 0.65, ... 2.45 s
+    ids = word_ids(["moon"])[0]
+    assert frames[:5].eq(0).all() and frames[15:].eq(0).all()
+    sung = frames[5:15].tolist()
+    assert [i for n, i in enumerate(sung) if n == 0 or i != sung[n - 1]] == ids
