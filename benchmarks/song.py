@@ -179,6 +179,10 @@ def main() -> None:
                         help="how many of the corpus's songs the ceilings use (default: 10)")
     parser.add_argument("--key-guidance", type=float, default=None,
                         help="the key's own guidance scale (default: the pipeline's)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="sampling temperature (default: 1.0, the pipeline's)")
+    parser.add_argument("--top-k", type=int, default=250,
+                        help="top-k sampling (default: 250, the pipeline's)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/song.json"))
     args = parser.parse_args()
 
@@ -208,7 +212,8 @@ def main() -> None:
     for seed in range(args.seed, args.seed + args.seeds):
         started = time.perf_counter()
         out = pipe(args.prompt, seconds=args.seconds, lyrics=LYRICS, seed=seed, progress=False,
-                   key_guidance=args.key_guidance)
+                   key_guidance=args.key_guidance, temperature=args.temperature,
+                   top_k=args.top_k)
         made.append((seed, time.perf_counter() - started, out.audios[0], out.sample_rate))
     model = None
     if args.whisper is not None:
@@ -220,7 +225,8 @@ def main() -> None:
         song = {"seed": seed, "wall_seconds": elapsed,
                 **song_figures(audio, rate, asked.bpm, asked_key)}
         if model is not None:
-            song["wer"] = word_error_rate(words(LYRICS), transcribe(model, audio))
+            heard = transcribe(model, audio)
+            song["wer"], song["heard"] = word_error_rate(words(LYRICS), heard), " ".join(heard)
         songs.append(song)
         count = len(song["windows"])
         line = (f"seed {seed}: {args.seconds:g} s in {elapsed:.1f} s wall; drift "
@@ -242,7 +248,8 @@ def main() -> None:
 
             save_audio(args.json.with_suffix(".wav"), audio)  # the first song, to listen to
     results = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
-               "prompt": args.prompt, "seconds": args.seconds, "songs": songs,
+               "prompt": args.prompt, "seconds": args.seconds, "temperature": args.temperature,
+               "top_k": args.top_k, "songs": songs,
                "wall_seconds_mean": float(np.mean([s["wall_seconds"] for s in songs]))}
     if model is not None:
         results["wer_mean"] = float(np.mean([s["wer"] for s in songs]))
