@@ -122,9 +122,9 @@ def _token_model_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
                             help="the voice's codebooks ('train tokens --stem vocals'): model "
                             "songs as two streams, the band (mix minus the clips' vocal stems) "
                             "and the voice, which keeps words in its first levels")
-        parser.add_argument("--vocal-levels", type=positive_int, default=4, metavar="N",
+        parser.add_argument("--vocal-levels", type=positive_int, default=None, metavar="N",
                             help="with --vocal-tokens: the voice levels the model predicts "
-                            "(default: %(default)s)")
+                            "(default: the --init model's, else 4)")
 
 
 def _assemble_arguments(parser: argparse.ArgumentParser) -> None:

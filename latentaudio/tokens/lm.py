@@ -14,6 +14,12 @@ beat continues across a song's windows. The path is zero-initialised (an older m
 with it is unchanged until it trains), and it follows the tempo and key of the conditioning, so
 guidance's null branch has no grid.
 
+With ``sung_frames``, each position is also told the phoneme sung at the frame it predicts
+(:attr:`LMInputs.sung`, from the words' times: :func:`~latentaudio.tokens.lyrics.sung_frames`),
+as a singing synthesiser is given its score: the model maps sounds to codes frame by frame
+instead of having to find where in the lyrics it is. Zero-initialised too; guidance's null
+branch sings nothing.
+
 With ``vocal_levels`` (:mod:`latentaudio.tokens.tracks`), each frame is two streams: the band
 (the first-level code, as above) and the voice's first ``vocal_levels`` levels. A position's input
 is the sum of its frame's code embeddings, and one head per stream level predicts the next frame's

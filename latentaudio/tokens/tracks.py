@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from latentaudio.data.manifest import Clip
+from latentaudio.errors import LatentAudioError
 
 VOCAL_STEM = "vocals"
 
@@ -48,8 +49,8 @@ class TrackCoder:
 
     def __init__(self, codec, band_tokens, vocal_tokens, vocal_levels: int) -> None:
         if not 1 <= vocal_levels <= vocal_tokens.config.levels:
-            raise ValueError(f"vocal_levels must be 1..{vocal_tokens.config.levels}, "
-                             f"got {vocal_levels}")
+            raise LatentAudioError(f"--vocal-levels must be 1..{vocal_tokens.config.levels} "
+                                   f"(the voice codebooks' levels), got {vocal_levels}")
         self.codec, self.band, self.vocal = codec, band_tokens, vocal_tokens
         self.vocal_levels = vocal_levels
         self._silence: torch.Tensor | None = None

@@ -39,7 +39,7 @@ class RunOptions:
     codec: Path | None = None
     tokens: Path | None = None
     vocal_tokens: Path | None = None  # the voice's codebooks: a coarse model of two streams
-    vocal_levels: int = 4
+    vocal_levels: int | None = None  # the voice levels modelled (default: --init's, else 4)
     latents: Path | None = None
     coarse: Path | None = None
     fine: Path | None = None
@@ -185,9 +185,9 @@ def run(options: RunOptions, kind: str) -> Path:
         if kind == "coarse" and options.vocal_tokens is not None:
             from latentaudio.tokens.tracks import track_cache
 
-            config["vocal_levels"] = options.vocal_levels
+            config["vocal_levels"] = options.vocal_levels or config.get("vocal_levels") or 4
             features = track_cache(options.codec, options.tokens, options.vocal_tokens,
-                                   options.vocal_levels, options.out / "tracks-cache")
+                                   config["vocal_levels"], options.out / "tracks-cache")
         else:
             features = token_cache(options.codec, options.tokens, options.out / "tokens-cache",
                                    latents=options.latents)
