@@ -381,6 +381,19 @@ def test_train_tokens_on_a_stem(capsys, tmp_path, tiny_model):
                        "--stem", "drums", *common)
     assert code == 1 and "no clip" in err and "'drums'" in err and len(
         err.strip().splitlines()) == 1
+    # The two-stream coarse model trains on the band (mix minus voice) and the voice's codes.
+    code, _, err = run(capsys, "train", "tokens", "--out", str(tmp_path / "band"), *common)
+    assert code == 0, err
+    coarse = ["train", "coarse", "--data", str(data), "--codec", str(tiny_model), "--tokens",
+              str(tmp_path / "band"), "--vocal-tokens", str(tmp_path / "vocal"), "--config",
+              "tiny", "--text-encoder", "tiny", "--steps", "2", "--batch-size", "2",
+              "--seconds", "1.0", "--precision", "no", "-q"]
+    code, _, err = run(capsys, *coarse, "--vocal-levels", "2", "--out", str(tmp_path / "c"))
+    assert code == 0, err
+    config = json.loads((tmp_path / "c" / "final" / "config.json").read_text())
+    assert config["vocal_levels"] == 2 and config["sung_frames"]
+    code, _, err = run(capsys, *coarse, "--vocal-levels", "3", "--out", str(tmp_path / "c3"))
+    _assert_one_line_error(code, err, "--vocal-levels must be 1..2")
 
 
 @pytest.fixture(params=["dit", "unet"])
