@@ -94,7 +94,8 @@ def ceilings(pipe, model, clips, root) -> dict[str, dict[str, float]]:
     from latentaudio.tokens.tracks import VOCAL_STEM, TrackCoder, stems_audio
 
     rates: dict[str, list[float]] = {"corpus": [], "codec": [], "all_levels": [],
-                                     "level_1_and_fine": [], "tracks": []}
+                                     "level_1_and_fine": [], "tracks": [],
+                                     "tracks_one_ahead": []}
     keys: dict[str, list[bool]] = {name: [] for name in rates}
     coder = None
     if getattr(pipe, "vocal_tokens", None) is not None:
@@ -117,6 +118,8 @@ def ceilings(pipe, model, clips, root) -> dict[str, dict[str, float]]:
             if coder is not None and clip.stem(VOCAL_STEM) is not None:
                 tracks = coder(stems_audio(clip, root))[None]
                 heard["tracks"] = pipe._decode(tracks, samples, None)[0].numpy()
+                heard["tracks_one_ahead"] = pipe._decode(one_ahead(pipe, clip, tracks),
+                                                         samples, None)[0].numpy()
             for name, version in heard.items():
                 if model is not None:
                     rates[name].append(word_error_rate(words(clip.extra["lyrics"]),
@@ -125,6 +128,34 @@ def ceilings(pipe, model, clips, root) -> dict[str, dict[str, float]]:
                     keys[name].append(estimate_key(version, pipe.sample_rate).name == clip.key)
     return {"wer": {name: float(np.mean(v)) for name, v in rates.items() if v},
             "key_exact": {name: float(np.mean(v)) for name, v in keys.items() if v}}
+
+
+def one_ahead(pipe, clip, tracks):
+    """The song's true band with the voice the coarse model predicts one frame ahead (its most
+    likely codes, given the true past of every stream, the caption and the words as a training
+    crop has them, 10 s windows): how far the model is from the ``tracks`` ceiling before its
+    own samples feed back."""
+    import torch
+
+    from latentaudio.conditioning.condition import encode_specs
+    from latentaudio.conditioning.prompt import resolve_prompt
+    from latentaudio.tokens.lm import LMInputs
+    from latentaudio.tokens.lyrics import encode_lyrics, sung_frames, words_between
+
+    rate, words = pipe.tokens.config.frame_rate, clip.extra.get("words", [])
+    spec = resolve_prompt(clip.caption, seconds=clip.seconds, default_seconds=None,
+                          bpm=clip.bpm, key=clip.key)
+    window, out = round(10.0 * rate), tracks.clone()
+    for first in range(0, tracks.shape[-1], window):
+        codes = tracks[..., first:first + window]
+        condition = encode_specs(pipe.tokenizer, pipe.text_encoder, [spec], first / rate)
+        text = words_between(words, first / rate, first / rate + 10.0)
+        lyrics = (encode_lyrics(text) if text else torch.zeros(0, dtype=torch.long))[None]
+        sung = sung_frames(words, first / rate, codes.shape[-1], rate)[None]
+        with torch.no_grad():
+            logits = pipe.coarse(codes, LMInputs(condition, lyrics, sung))[:, :-1]
+        out[:, 1:, first:first + window] = logits[:, :, 1:].argmax(-1).transpose(1, 2)
+    return out
 
 
 def windows(audio: np.ndarray, rate: int, seconds: float = 30.0):
@@ -259,7 +290,9 @@ def main() -> None:
         from latentaudio.data.sources import load_clips
 
         clips, root, _ = load_clips(args.corpus)
-        sung = [c for c in clips if c.source == "songs"][:args.ceiling_songs]
+        # Held-out songs first: the one-ahead figure reads the model on songs it never saw.
+        sung = sorted((c for c in clips if c.source == "songs"),
+                      key=lambda c: c.split == "train")[:args.ceiling_songs]
         if sung:
             found = ceilings(pipe, model, sung, root)
             results["wer_ceilings"], results["key_ceilings"] = found["wer"], found["key_exact"]
