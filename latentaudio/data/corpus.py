@@ -327,6 +327,22 @@ def assign_splits(clips: list[Clip], seed: int) -> None:
 
 
 # -------------------------------------------------------------------------------- building
+def compile_kernels() -> None:
+    """Run the analyses the workers run (tempo, beats, key, a sung line's pitch) once here, on
+    noise, so that librosa's numba kernels are compiled and in numba's on-disk cache before the
+    workers start. Two processes compiling the same kernel at once can leave a cache that
+    segfaults every later process that loads it (seen with numba 0.68.1: a build beside the test
+    suite; deleting librosa's ``__pycache__/*.nb[ic]`` repairs it); workers that only read the
+    cache cannot."""
+    from latentaudio.evaluation.music import beat_offset, key_with_confidence, tempo_with_confidence
+
+    noise = np.random.default_rng(0).standard_normal(3 * SAMPLE_RATE).astype(np.float32) * 0.1
+    tempo_with_confidence(noise, SAMPLE_RATE)
+    key_with_confidence(noise, SAMPLE_RATE)
+    beat_offset(noise, SAMPLE_RATE, 120.0)
+    songs.median_pitch(noise[:SAMPLE_RATE])
+
+
 def build_corpus(out: str | os.PathLike, size: str = "tiny", *, seed: int = 0,
                  workers: int | None = None, allow_missing: bool = False,
                  sources: list[str] | None = None, progress: bool = True) -> dict:
@@ -353,6 +369,9 @@ def build_corpus(out: str | os.PathLike, size: str = "tiny", *, seed: int = 0,
     # set before (seen: a test session that had built and saved a model) must not change the
     # audio, which is the same for a seed whatever the worker count. Spawn, not fork: a forked
     # child of a process that has started torch's or OpenMP's thread pools can deadlock.
+    if workers > 1 and any(job.params.get("kind") == "music" or job.source == "songs"
+                           for job in jobs):
+        compile_kernels()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     results = pool.map(_run, tasks, chunksize=4)
     try:

@@ -217,7 +217,7 @@ def speak(text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50,
     return audio[loud[0]: loud[-1] + 1] if len(loud) else audio
 
 
-def _median_pitch(audio: np.ndarray) -> float | None:
+def median_pitch(audio: np.ndarray) -> float | None:
     import librosa
 
     f0 = librosa.yin(audio, fmin=60, fmax=600, sr=SAMPLE_RATE, frame_length=2048)
@@ -251,13 +251,13 @@ def sing_line(words: list[str], notes: list[int], seconds: float,
     text = _line_ssml(words, notes)
     target = _hz(float(np.median(notes)))
     probe = speak(text, voice, ssml=True)
-    measured = _median_pitch(probe)
+    measured = median_pitch(probe)
     rate = float(np.clip(150 * len(probe) / length, 80, 320))
     # about five steps of espeak-ng's 0-99 pitch per semitone (measured: 50 -> 89 Hz, 80 -> 125)
     semitones = 12 * np.log2(target / measured) if measured else 0.0
     pitch = float(np.clip(50 + 5 * semitones, 0, 99))
     audio = speak(text, voice, rate=rate, pitch=pitch, ssml=True)
-    measured = _median_pitch(audio)
+    measured = median_pitch(audio)
     shift = float(np.clip(12 * np.log2(target / measured), -12, 12)) if measured else 0.0
     if abs(shift) > 0.3:
         audio = pedalboard.PitchShift(semitones=shift)(audio[None], SAMPLE_RATE)[0]

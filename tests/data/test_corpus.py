@@ -142,3 +142,28 @@ def test_composed_bed_plays_at_its_labelled_tempo(genre):
     tempo, _ = librosa.beat.beat_track(y=audio, sr=44_100, start_bpm=110)
     tempo = float(np.atleast_1d(tempo)[0])
     assert min(abs(tempo / 126 - ratio) for ratio in (0.5, 1.0, 2.0)) < 0.04
+
+
+def test_kernels_compile_before_the_workers_start(tmp_path, monkeypatch):
+    """Workers that compile librosa's numba kernels at the same time can corrupt numba's cache
+    (a segfault in every later process), so the parent compiles them first."""
+    events = []
+    monkeypatch.setattr(corpus_module, "compile_kernels", lambda: events.append("compile"))
+
+    class Pool:
+        def __init__(self, *args, **kwargs):
+            events.append("pool")
+
+        def map(self, *args, **kwargs):
+            return iter(())
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", Pool)
+    build_corpus(tmp_path / "two", "tiny", workers=2, sources=["songs"], progress=False)
+    assert events == ["compile", "pool"]
+    events.clear()
+    build_corpus(tmp_path / "one", "tiny", workers=1, sources=["songs"], progress=False)
+    assert events == ["pool"]  # one worker compiles alone
+
