@@ -21,7 +21,9 @@ Every figure is given per song, for ``--seeds`` songs (seeds ``--seed`` on), and
   lost: the codec (encode, then decode), all token levels, and the first level with the fine
   model filling the rest (what perfect coarse tokens would give); for a model of two streams,
   with a corpus whose songs keep their vocal stems, the tracks (the band's first level and
-  fine, the voice's levels; :mod:`latentaudio.tokens.tracks`).
+  fine, the voice's levels; :mod:`latentaudio.tokens.tracks`), and the tracks with the voice the
+  coarse model predicts one frame ahead from the true past (``tracks_one_ahead``: how far the
+  model is from that ceiling before its own samples feed back). Held-out songs are taken first.
 """
 
 from __future__ import annotations
