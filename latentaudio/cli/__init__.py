@@ -77,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     reuse_large_blocks()  # long outputs: large arrays reused, not paged in anew (memory.py)
     try:
         code = args.run(args)
-    except KeyboardInterrupt:
-        print("latentaudio: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # a training says where it stopped and how to resume
+        print(f"latentaudio {name}: {stop or 'interrupted'}", file=sys.stderr)
         return 130
     except LatentAudioError as error:
         if args.debug:

@@ -237,8 +237,8 @@ def run(options: RunOptions, kind: str) -> Path:
                                seed=options.seed)
     try:
         final = train(task, dataset, train_config, progress=not options.quiet)
-    except KeyboardInterrupt as stop:
-        raise LatentAudioError(f"{stop}: rerun the same command to resume") from None
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: saved, a stop and not an error
+        raise KeyboardInterrupt(f"{stop}: rerun the same command to resume") from None
     print(f"trained {kind}: EMA weights in {final}")
     return final
 

@@ -804,3 +804,22 @@ def test_bad_edit_inputs_fail_in_one_line(capsys, tmp_path, tiny_generator):
                               str(tiny_generator), "--steps", "1", "-q")
         assert code == 1 and len(err.strip().splitlines()) == 1 and "internal" not in err
         assert not (tmp_path / "v.wav").exists() and not (tmp_path / "g.wav").exists()
+
+
+def test_a_stopped_training_says_how_to_resume_not_error(capsys, tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM saves the run: exit 130 and one line saying where it stopped."""
+    from latentaudio.train import loop
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt("stopped at step 6")
+
+    monkeypatch.setattr(loop, "train", stop)  # runs.py imports it when it runs
+    data = tmp_path / "data"
+    save_audio(data / "0.wav", sine(220, seconds=1.2))
+    (data / "0.txt").write_text("a steady tone")
+    code, _, err = run(capsys, "train", "vae", "--out", str(tmp_path / "vae"), "--data",
+                       str(data), "--config", "tiny", "--steps", "2", "--batch-size", "1",
+                       "--seconds", "0.5", "--precision", "no", "-q")
+    assert code == 130
+    assert err.strip() == ("latentaudio train vae: stopped at step 6: rerun the same command to "
+                           "resume")
