@@ -193,7 +193,7 @@ def run_lora(options: LoraOptions) -> Path:
     try:
         final = train(task, dataset, config, progress=not options.quiet)
     except KeyboardInterrupt as stop:
-        raise LatentAudioError(f"{stop}: rerun the same command to resume") from None
+        raise KeyboardInterrupt(f"{stop}: rerun the same command to resume") from None
     for name in (WEIGHTS, ABOUT):
         shutil.copyfile(final / name, options.out / name)
     size = (options.out / WEIGHTS).stat().st_size / 1e6
