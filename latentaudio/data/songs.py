@@ -33,7 +33,6 @@ from latentaudio.audio import SAMPLE_RATE
 from latentaudio.data import music
 from latentaudio.errors import MissingDependencyError
 from latentaudio.theory import Key
-from latentaudio.tokens.lyrics import words_between  # noqa: F401  (it times the crops)
 
 # A small grammar of sung lines: every slot is filled from its word list.
 LINES = (

@@ -6,6 +6,7 @@ import numpy as np
 
 from latentaudio.audio import SAMPLE_RATE
 from latentaudio.data import songs
+from latentaudio.tokens.lyrics import words_between
 
 
 def test_structure_fills_the_song_and_ends_with_an_outro():
@@ -34,8 +35,7 @@ def test_lyrics_and_words_line_up():
                 if line[0].section == "chorus"}
     assert any(w.section == "chorus" for w in song.words) and len(choruses) == 2  # the hook
     middle = song.words[len(song.words) // 2]
-    excerpt = songs.words_between([w.__dict__ for w in song.words], middle.start - 0.01,
-                                  middle.end)
+    excerpt = words_between([w.__dict__ for w in song.words], middle.start - 0.01, middle.end)
     assert excerpt.endswith(middle.word) and excerpt.startswith(f"[{middle.section}]")
 
 
