@@ -141,21 +141,18 @@ def one_ahead(pipe, clip, tracks):
 
     from latentaudio.conditioning.condition import encode_specs
     from latentaudio.conditioning.prompt import resolve_prompt
-    from latentaudio.tokens.lm import LMInputs
-    from latentaudio.tokens.lyrics import encode_lyrics, sung_frames, words_between
+    from latentaudio.tokens.pipeline import WINDOW_SECONDS, window_inputs
 
     rate, words = pipe.tokens.config.frame_rate, clip.extra.get("words", [])
     spec = resolve_prompt(clip.caption, seconds=clip.seconds, default_seconds=None,
                           bpm=clip.bpm, key=clip.key)
-    window, out = round(10.0 * rate), tracks.clone()
+    caption = encode_specs(pipe.tokenizer, pipe.text_encoder, [spec])
+    window, out = round(WINDOW_SECONDS * rate), tracks.clone()
     for first in range(0, tracks.shape[-1], window):
         codes = tracks[..., first:first + window]
-        condition = encode_specs(pipe.tokenizer, pipe.text_encoder, [spec], first / rate)
-        text = words_between(words, first / rate, first / rate + 10.0)
-        lyrics = (encode_lyrics(text) if text else torch.zeros(0, dtype=torch.long))[None]
-        sung = sung_frames(words, first / rate, codes.shape[-1], rate)[None]
+        inputs = window_inputs(caption, words, first / rate, codes.shape[-1], rate)
         with torch.no_grad():
-            logits = pipe.coarse(codes, LMInputs(condition, lyrics, sung))[:, :-1]
+            logits = pipe.coarse(codes, inputs)[:, :-1]
         out[:, 1:, first:first + window] = logits[:, :, 1:].argmax(-1).transpose(1, 2)
     return out
 

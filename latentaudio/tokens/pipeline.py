@@ -69,6 +69,18 @@ def plan_windows(total: int, window: int, context: int) -> list[tuple[int, int]]
     return plan
 
 
+def window_inputs(caption, words: list[dict], start: float, frames: int, rate: float,
+                  language: str = "en-us") -> LMInputs:
+    """What the coarse model of the window from ``start`` seconds is given, as a training crop
+    is: the caption (one item) timed from there, the words sung inside the window and the
+    phoneme of each of its ``frames`` frames."""
+    condition = replace(caption, globals=replace(caption.globals,
+                                                 seconds_start=torch.full((1,), start)))
+    text = words_between(words, start, start + WINDOW_SECONDS)
+    track = (encode_lyrics(text, language) if text else torch.zeros(0, dtype=torch.long))[None]
+    return LMInputs(condition, track, sung_frames(words, start, frames, rate, language)[None])
+
+
 def lyrics_schedule(words: list[dict]) -> list[dict]:
     """What was sung where, for the lyrics report: each line's span (seconds), section and
     words, in order (:func:`~latentaudio.tokens.lyrics.plan_words`'s times)."""
@@ -151,14 +163,8 @@ class TokenPipeline(OwnLoader, DiffusionPipeline):
         for keep, new in tqdm(plan, desc="windows", disable=not progress):
             have = coarse.shape[-1]
             start = (have - keep) / rate  # where this window starts, in seconds
-            condition = replace(caption, globals=replace(
-                caption.globals, seconds_start=torch.full((1,), start)))
-            # As in training: the words sung inside the window, and the phoneme of each frame.
-            text = words_between(words, start, start + WINDOW_SECONDS)
-            track = (encode_lyrics(text, language) if text
-                     else torch.zeros(0, dtype=torch.long))[None]
-            sung = sung_frames(words, start, keep + new, rate, language)[None]
-            codes = generate(self.coarse, LMInputs(condition, track, sung), new,
+            inputs = window_inputs(caption, words, start, keep + new, rate, language)
+            codes = generate(self.coarse, inputs, new,
                              guidance=guidance, key_guidance=key_guidance,
                              temperature=temperature, top_k=top_k, top_p=top_p,
                              generators=[generator], context=coarse[..., have - keep:])
