@@ -197,8 +197,12 @@ class ClipDataset(Dataset):
         return float(rng.uniform(0, spare))
 
     def __getitem__(self, index: int) -> dict:
+        return self.item_at(index, self._start(index, self.clips[index].seconds))
+
+    def item_at(self, index: int, start: float) -> dict:
+        """Clip ``index``'s crop from ``start`` seconds (what :meth:`__getitem__` gives for the
+        start it draws; the GPU pack of the coarse model takes chosen ones)."""
         clip = self.clips[index]
-        start = self._start(index, clip.seconds)
         item = {"caption": clip.caption, "seconds_start": start,
                 "seconds_total": float(clip.seconds),
                 "bpm": float(clip.bpm) if clip.bpm is not None else float("nan"),

@@ -32,31 +32,63 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 SECONDS = 10.0  # training crops, as on the CPU
 
 
-class Pack:
-    """The packed corpus, dequantised on the device, with random crops and conditioning."""
+class Captions:
+    """The packed captions (``text.safetensors``) and each clip's labels (``clips.jsonl``), on
+    the device: what a batch's :class:`~latentaudio.conditioning.condition.Conditioning` is made
+    of, as ``caption_condition`` makes it on the CPU."""
 
-    def __init__(self, folder: Path, device: torch.device, split: str = "train") -> None:
+    def __init__(self, folder: Path, device: torch.device) -> None:
         from safetensors.torch import load_file
 
         from latentaudio.conditioning.embedders import key_index
 
-        latents = load_file(str(folder / "latents.safetensors"))
         text = load_file(str(folder / "text.safetensors"))
-        rows = [json.loads(line) for line in (folder / "clips.jsonl").read_text().splitlines()]
-        self.offsets = latents["offsets"].tolist()
-        self.scales = latents["scales"].float().to(device)  # (clips, C)
-        self.latents = latents["latents"].to(device)  # int8 (C, all frames)
+        self.info = [json.loads(line) for line in
+                     (folder / "clips.jsonl").read_text().splitlines()]
         self.states = (text["states"].float() * text["scales"].float()[..., None]).to(device)
         self.masks = text["masks"].bool().to(device)
-        self.rows = [i for i, row in enumerate(rows) if row["split"] == split] or list(
-            range(len(rows)))  # a pack with no such split (a small folder): all its clips
-        self.info = rows
+        self.pooled = text["pooled"].float().to(device)
+        rows = self.info
+        self.seconds = torch.tensor([r["seconds"] for r in rows], device=device)
         self.bpm = torch.tensor([r["bpm"] if r["bpm"] else math.nan for r in rows],
                                 device=device)
         self.key = torch.tensor([key_index(r["key"]) for r in rows], device=device)
         self.beat_offset = torch.tensor([r.get("beat_offset", 0.0) for r in rows], device=device)
-        from safetensors import safe_open
+        self.device = device
 
+    def split(self, name: str) -> list[int]:
+        """The clips of a split; all of them for a pack without it (a small folder)."""
+        return [i for i, row in enumerate(self.info) if row["split"] == name] or list(
+            range(len(self.info)))
+
+    def condition(self, clips: list[int], starts: list[float]):
+        """The conditioning of crops of ``clips`` from ``starts`` seconds."""
+        from latentaudio.conditioning.condition import Conditioning
+        from latentaudio.conditioning.embedders import GlobalInputs
+        from latentaudio.train.tasks import grid_start
+
+        index = torch.tensor([self.info[c]["caption"] for c in clips], device=self.device)
+        clips = torch.tensor(clips, device=self.device)
+        start = grid_start(torch.tensor(starts, device=self.device, dtype=torch.float32),
+                           self.bpm[clips], self.beat_offset[clips])
+        return Conditioning(self.states[index], self.masks[index], self.pooled[index],
+                            GlobalInputs(start, self.seconds[clips], self.bpm[clips],
+                                         self.key[clips]))
+
+
+class Pack:
+    """The packed corpus, dequantised on the device, with random crops and conditioning."""
+
+    def __init__(self, folder: Path, device: torch.device, split: str = "train") -> None:
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        latents = load_file(str(folder / "latents.safetensors"))
+        self.captions = Captions(folder, device)
+        self.offsets = latents["offsets"].tolist()
+        self.scales = latents["scales"].float().to(device)  # (clips, C)
+        self.latents = latents["latents"].to(device)  # int8 (C, all frames)
+        self.rows = self.captions.split(split)
         with safe_open(str(folder / "latents.safetensors"), "pt") as handle:
             self.frame_rate = float(handle.metadata()["frames_per_second"])
         self.frames = round(SECONDS * self.frame_rate)
@@ -64,15 +96,11 @@ class Pack:
 
     def batch(self, size: int, generator: torch.Generator):
         """``(latents (B, C, frames), mask (B, frames), Conditioning)`` of random crops."""
-        from latentaudio.conditioning.condition import Conditioning
-        from latentaudio.conditioning.embedders import GlobalInputs
-        from latentaudio.train.tasks import grid_start
-
         picks = torch.randint(len(self.rows), (size,), generator=generator).tolist()
         channels = self.latents.shape[0]
         x = torch.zeros(size, channels, self.frames, device=self.device)
         mask = torch.zeros(size, self.frames, dtype=torch.bool, device=self.device)
-        starts, totals, captions = [], [], []
+        starts = []
         for b, pick in enumerate(picks):
             clip = self.rows[pick]
             first, last = self.offsets[clip], self.offsets[clip + 1]
@@ -82,18 +110,7 @@ class Pack:
             x[b, :, : piece.shape[-1]] = piece.float() * self.scales[clip][:, None]
             mask[b, : piece.shape[-1]] = True
             starts.append(start / self.frame_rate)
-            totals.append(self.info[clip]["seconds"])
-            captions.append(self.info[clip]["caption"])
-        index = torch.tensor(captions, device=self.device)
-        states, text_mask = self.states[index], self.masks[index]
-        pooled = (states * text_mask[..., None]).sum(1) / text_mask.sum(1, keepdim=True)
-        clips = torch.tensor([self.rows[p] for p in picks], device=self.device)
-        condition = Conditioning(states, text_mask, torch.nn.functional.normalize(pooled, dim=-1),
-                                 GlobalInputs(grid_start(torch.tensor(starts, device=self.device),
-                                                         self.bpm[clips], self.beat_offset[clips]),
-                                              torch.tensor(totals, device=self.device),
-                                              self.bpm[clips], self.key[clips]))
-        return x, mask, condition
+        return x, mask, self.captions.condition([self.rows[p] for p in picks], starts)
 
 
 def main() -> None:

@@ -41,6 +41,17 @@ def test_crops_are_reproducible_and_change_with_the_epoch(clips, tmp_path):
     assert data[0]["seconds_start"] != first
 
 
+
+def test_a_crop_at_a_chosen_start_is_the_crop_drawn_there(clips, tmp_path):
+    data = ClipDataset(clips, tmp_path, seconds=1.0, seed=1)
+    drawn = data[0]
+    chosen = data.item_at(0, drawn["seconds_start"])
+    assert torch.equal(chosen["audio"], drawn["audio"])
+    later = data.item_at(0, 1.5)
+    assert later["seconds_start"] == 1.5
+    np.testing.assert_allclose(later["audio"][0, 0].item(),
+                               -0.5 + 1.5 / 3.0, atol=1e-3)  # the ramp 1.5 s in
+
 def test_short_clip_is_padded_and_masked(clips, tmp_path):
     item = ClipDataset(clips, tmp_path, seconds=1.0)[1]
     assert item["audio"].shape == (2, 44_100)
