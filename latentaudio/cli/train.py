@@ -124,7 +124,8 @@ def _token_model_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
                             "and the voice, which keeps words in its first levels")
         parser.add_argument("--vocal-levels", type=positive_int, default=None, metavar="N",
                             help="with --vocal-tokens: the voice levels the model predicts "
-                            "(default: the --init model's, else 4)")
+                            "(default: the --init model's, else 4; fewer than --init's keep "
+                            "its first levels, more start as a new voice does)")
 
 
 def _assemble_arguments(parser: argparse.ArgumentParser) -> None:

@@ -211,6 +211,23 @@ class CoarseLM(ModelMixin, ConfigMixin):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
 
+    def adapt_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Saved weights of a model with another number of voice levels, fitted to this one
+        (``train coarse --init --vocal-levels N``): the first levels' embeddings and heads are
+        kept, and levels this model adds start as a new voice does (zero embeddings, the head's
+        own start). Other weights are returned as they are."""
+        own = self.state_dict()
+        state = dict(state)
+        for name in ("vocal_embedding.weight", "vocal_head.weight"):
+            if name not in state or name not in own:
+                continue
+            saved, mine = state[name], own[name]
+            if saved.shape[0] > mine.shape[0]:
+                state[name] = saved[:mine.shape[0]]
+            elif saved.shape[0] < mine.shape[0]:
+                state[name] = torch.cat([saved.to(mine.dtype), mine[saved.shape[0]:]])
+        return state
+
     @property
     def begin_token(self) -> int:
         return self.config.codebook_size

@@ -102,6 +102,8 @@ def load_init(model, folder: Path, grow_layers: int | None = None) -> None:
         added = tuple(f"{BLOCKS}{index}." for index in fresh)
         print(f"DiT deepened from {saved} to {grow_layers} blocks; new blocks {fresh} start "
               "as identity")
+    if hasattr(model, "adapt_state"):  # e.g. a coarse model with fewer voice levels
+        state = model.adapt_state(state)
     missing, unexpected = model.load_state_dict(state, strict=False)
     # Conditioning paths added since those weights were trained start at zero (they add
     # nothing until trained), so a denoiser can learn melody or style on top of its old self.

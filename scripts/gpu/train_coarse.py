@@ -129,19 +129,16 @@ class CoarsePack:
 
 def build_model(args, pack: CoarsePack):
     """The model ``train coarse`` would build: ``--config``'s size, the ``--init`` weights'
-    architecture winning over it, and as many voice levels as the pack has streams (a
-    one-stream ``--init`` gets a zero-initialised voice)."""
+    architecture winning over it, and as many voice levels as the pack has streams (an
+    ``--init`` with other levels keeps its first ones: ``CoarseLM.adapt_state``)."""
     from latentaudio.tokens.lm import CoarseLM
     from latentaudio.train.runs import init_config, load_init, model_config
 
     config = model_config("coarse", str(args.config))
     if args.init is not None:
         config = init_config(args.init, config)
-    voice = pack.streams - 1
-    if config.get("vocal_levels", 0) not in (0, voice):
-        raise SystemExit(f"--init {args.init} has {config['vocal_levels']} voice levels, "
-                         f"the pack {voice}")
-    model = CoarseLM(**config | {"vocal_levels": voice, "frame_rate": pack.frame_rate})
+    model = CoarseLM(**config | {"vocal_levels": pack.streams - 1,
+                                 "frame_rate": pack.frame_rate})
     if args.init is not None:
         load_init(model, args.init)
     return model

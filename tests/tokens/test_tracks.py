@@ -154,3 +154,25 @@ def test_a_word_shares_its_span_among_its_phonemes():
     assert frames[:5].eq(0).all() and frames[15:].eq(0).all()
     sung = frames[5:15].tolist()
     assert [i for n, i in enumerate(sung) if n == 0 or i != sung[n - 1]] == ids
+
+
+def test_a_warm_start_with_other_voice_levels_keeps_the_first_ones(tmp_path):
+    from latentaudio.train.runs import load_init
+
+    two, cond = two_streams(levels=2), inputs()
+    torch.nn.init.normal_(two.vocal_embedding.weight, std=0.5)
+    with torch.no_grad():
+        two.vocal_embedding.weight[K:] = 0  # the second level adds nothing to the input
+    two.save_pretrained(tmp_path / "two")
+    one = two_streams(seed=3, levels=1)
+    load_init(one, tmp_path / "two")
+    codes = tracks()
+    with torch.no_grad():
+        # Fewer levels: the band and the first voice level are predicted as before.
+        torch.testing.assert_close(one(codes[:, :2], cond), two(codes, cond)[:, :, :2])
+        one.save_pretrained(tmp_path / "one")
+        three = two_streams(seed=4, levels=3)
+        load_init(three, tmp_path / "one")
+        # More levels: the new ones add nothing until trained.
+        torch.testing.assert_close(three(tracks(streams=4), cond)[:, :, :2],
+                                   one(tracks(streams=4)[:, :2], cond))
