@@ -407,26 +407,45 @@ class CoarseTask:
 
         from latentaudio.tokens.lm import LMInputs, coarse_losses
 
-        totals = {"loss_songs": [0.0, 0.0], "loss_other": [0.0, 0.0],
-                  "voice_songs": [0.0, 0.0]}
+        sums = HeldOutSums()
         for batch in DataLoader(self.held_out, batch_size=batch_size, shuffle=False):
             condition = caption_condition(batch, self.text_encoder)
             lyrics = batch.get("lyrics", torch.zeros(len(condition), 0, dtype=torch.long))
-            codes, mask = self._codes(batch), batch["mask"]
-            losses = coarse_losses(model, codes, LMInputs(condition, lyrics, batch.get("sung")))
-            voice = None
-            if losses.ndim == 3:
-                losses, voice = losses.mean(dim=1), losses[:, 1:].mean(dim=1) * mask
-            losses = losses * mask
-            sung = (lyrics > 0).any(dim=1)
-            for name, rows in (("loss_songs", sung), ("loss_other", ~sung)):
-                totals[name][0] += float(losses[rows].sum())
-                totals[name][1] += float(mask[rows].sum())
-            if voice is not None:
-                totals["voice_songs"][0] += float(voice[sung].sum())
-                totals["voice_songs"][1] += float(mask[sung].sum())
+            losses = coarse_losses(model, self._codes(batch),
+                                   LMInputs(condition, lyrics, batch.get("sung")))
+            sums.add(losses, batch["mask"], lyrics)
+        return sums.means()
+
+
+class HeldOutSums:
+    """The coarse model's held-out figures, summed batch by batch: mean cross-entropy per real
+    frame of songs (items with lyrics) and of the rest, over every stream, and of the songs'
+    voice streams alone (``held_out_voice_songs``). ``scripts/gpu/train_coarse.py`` reads the
+    same figures."""
+
+    def __init__(self) -> None:
+        self.totals = {"loss_songs": [0.0, 0.0], "loss_other": [0.0, 0.0],
+                       "voice_songs": [0.0, 0.0]}
+
+    def add(self, losses: torch.Tensor, mask: torch.Tensor, lyrics: torch.Tensor) -> None:
+        """A batch's :func:`~latentaudio.tokens.lm.coarse_losses` ``(B, T)`` or ``(B, S, T)``,
+        its real frames ``mask`` ``(B, T)`` and lyric ids ``(B, L)``."""
+        losses, mask = losses.float(), mask.float()
+        voice = None
+        if losses.ndim == 3:
+            losses, voice = losses.mean(dim=1), losses[:, 1:].mean(dim=1) * mask
+        losses = losses * mask
+        sung = (lyrics > 0).any(dim=1)
+        for name, rows in (("loss_songs", sung), ("loss_other", ~sung)):
+            self.totals[name][0] += float(losses[rows].sum())
+            self.totals[name][1] += float(mask[rows].sum())
+        if voice is not None:
+            self.totals["voice_songs"][0] += float(voice[sung].sum())
+            self.totals["voice_songs"][1] += float(mask[sung].sum())
+
+    def means(self) -> dict[str, float]:
         return {f"held_out_{name}": total / count
-                for name, (total, count) in totals.items() if count}
+                for name, (total, count) in self.totals.items() if count}
 
 
 class FineTask:

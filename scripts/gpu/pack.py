@@ -79,10 +79,14 @@ def pack_captions(captions: list[str], out: Path, tokens: int) -> None:
     (out / "captions.json").write_text(json.dumps(captions))
 
 
-def add_wheels(out: Path) -> float:
-    """The diffusers wheel (not in the GPU image) into ``out/wheels``, from this machine's pip
-    cache or PyPI; returns the folder's size in MiB."""
+def write_rows(out: Path, rows: list[dict]) -> float:
+    """``clips.jsonl`` (a row per clip), then the diffusers wheel (not in the GPU image) into
+    ``out/wheels``, from this machine's pip cache or PyPI; returns the folder's size in MiB."""
     import diffusers
+
+    with open(out / "clips.jsonl", "w") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
 
     subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d",
                     str(out / "wheels"), f"diffusers=={diffusers.__version__}"], check=True)
@@ -129,11 +133,7 @@ def main() -> None:
               metadata={"frames_per_second": str(cache.frames_per_second)})
 
     pack_captions(captions, args.out, args.tokens)
-    with open(args.out / "clips.jsonl", "w") as handle:
-        for row in rows:
-            handle.write(json.dumps(row) + "\n")
-
-    size = add_wheels(args.out)
+    size = write_rows(args.out, rows)
     print(f"{len(clips)} clips, {offsets[-1] / cache.frames_per_second / 3600:.2f} h of "
           f"latents, {len(captions)} captions: {args.out} is {size:.1f} MiB (limit 64)")
 

@@ -24,7 +24,6 @@ track and sung phonemes, and the captions' MiniLM states.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,7 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pack import add_wheels, caption_list, clip_row, pack_captions
+from pack import caption_list, clip_row, pack_captions, write_rows
 
 
 def main() -> None:
@@ -122,10 +121,7 @@ def main() -> None:
                "valid_sung": torch.stack([v["sung"] for v in valid]).to(torch.uint8)},
               str(args.out / "crops.safetensors"), metadata=meta)
     pack_captions(captions, args.out, args.text_tokens)
-    with open(args.out / "clips.jsonl", "w") as handle:
-        for row in rows:
-            handle.write(json.dumps(row) + "\n")
-    size = add_wheels(args.out)
+    size = write_rows(args.out, rows)
     print(f"{len(clips)} clips ({offsets[-1] / fps / 3600:.2f} h of codes, {len(parts[0])} "
           f"streams), {len(crop_clips)} song crops, {len(valid)} held-out crops, "
           f"{len(captions)} captions: {args.out} is {size:.1f} MiB (limit 64)")

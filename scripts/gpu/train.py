@@ -113,6 +113,15 @@ class Pack:
         return x, mask, self.captions.condition([self.rows[p] for p in picks], starts)
 
 
+def finish(ema, out: Path, steps: int, held_out, log: list, began: float) -> None:
+    """Write the EMA weights (fp16) to ``out`` and the run's log beside it, and say so."""
+    ema.to(torch.float16).save_pretrained(out, safe_serialization=True)
+    (out.parent / "gpu-train-log.json").write_text(json.dumps(
+        {"steps": steps, "held_out_end": held_out, "log": log}, indent=2))
+    print(f"{steps} steps in {(time.time() - began) / 60:.1f} min; held-out {held_out}; "
+          f"EMA weights in {out}")
+
+
 def main() -> None:
     from latentaudio.denoisers import LatentDiT
     from latentaudio.diffusion.flow import flow_loss
@@ -200,12 +209,7 @@ def main() -> None:
                 record["held_out"] = round(held_out(), 5)
             log.append(record)
             print(json.dumps(record), flush=True)
-    final = held_out()
-    ema.to(torch.float16).save_pretrained(args.out, safe_serialization=True)
-    (args.out.parent / "gpu-train-log.json").write_text(json.dumps(
-        {"steps": step, "held_out_end": final, "log": log}, indent=2))
-    print(f"{step} steps in {(time.time() - began) / 60:.1f} min; held-out loss {final:.4f}; "
-          f"EMA weights in {args.out}")
+    finish(ema, args.out, step, round(held_out(), 5), log, began)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train import Captions
+from train import Captions, finish
 
 
 class CoarsePack:
@@ -146,6 +146,7 @@ def build_model(args, pack: CoarsePack):
 
 def main() -> None:
     from latentaudio.tokens.lm import coarse_loss, coarse_losses
+    from latentaudio.train.tasks import HeldOutSums
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, required=True)
@@ -175,24 +176,12 @@ def main() -> None:
 
     @torch.no_grad()
     def held_out() -> dict:
-        """The EMA's cross-entropy on the held-out crops, as ``CoarseTask.validate``."""
-        totals = {"songs": [0.0, 0.0], "other": [0.0, 0.0], "voice_songs": [0.0, 0.0]}
+        """The EMA's held-out figures, as ``CoarseTask.validate`` logs them."""
+        sums = HeldOutSums()
         with torch.autocast(device.type, dtype=torch.bfloat16):
             for codes, mask, inputs in pack.held_out(64):
-                losses = coarse_losses(ema, codes, inputs).float()
-                voice = None
-                if losses.ndim == 3:
-                    losses, voice = losses.mean(dim=1), losses[:, 1:].mean(dim=1) * mask
-                losses = losses * mask
-                sung = (inputs.lyrics > 0).any(dim=1)
-                for name, rows in (("songs", sung), ("other", ~sung)):
-                    totals[name][0] += float(losses[rows].sum())
-                    totals[name][1] += float(mask[rows].sum())
-                if voice is not None:
-                    totals["voice_songs"][0] += float(voice[sung].sum())
-                    totals["voice_songs"][1] += float(mask[sung].sum())
-        return {name: round(total / count, 4) for name, (total, count) in totals.items()
-                if count}
+                sums.add(coarse_losses(ema, codes, inputs), mask, inputs.lyrics)
+        return {name: round(value, 4) for name, value in sums.means().items()}
 
     print(f"{len(pack.clips)} train clips ({len(pack.songs)} songs, {len(pack.crop_clip)} song "
           f"crops), {pack.streams} streams, {sum(p.numel() for p in model.parameters()) / 1e6:.1f}"
@@ -228,12 +217,7 @@ def main() -> None:
                 record["held_out"] = held_out()
             log.append(record)
             print(json.dumps(record), flush=True)
-    final = held_out()
-    ema.to(torch.float16).save_pretrained(args.out, safe_serialization=True)
-    (args.out.parent / "gpu-train-log.json").write_text(json.dumps(
-        {"steps": step, "held_out_end": final, "log": log}, indent=2))
-    print(f"{step} steps in {(time.time() - began) / 60:.1f} min; held-out {final}; "
-          f"EMA weights in {args.out}")
+    finish(ema, args.out, step, held_out(), log, began)
 
 
 if __name__ == "__main__":
