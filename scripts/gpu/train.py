@@ -113,6 +113,19 @@ class Pack:
         return x, mask, self.captions.condition([self.rows[p] for p in picks], starts)
 
 
+def update(model, ema, optimizer, loss: torch.Tensor, step: int) -> None:
+    """One optimiser step on ``loss`` (gradients clipped to norm 1), then the EMA's (its decay
+    warming up to 0.999)."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    decay = min(0.999, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for kept, live in zip(ema.parameters(), model.parameters(), strict=True):
+            kept.lerp_(live, 1 - decay)
+
+
 def finish(ema, out: Path, steps: int, held_out, log: list, began: float) -> None:
     """Write the EMA weights (fp16) to ``out`` and the run's log beside it, and say so."""
     ema.to(torch.float16).save_pretrained(out, safe_serialization=True)
@@ -193,14 +206,7 @@ def main() -> None:
             group["lr"] = args.lr * warm
         with torch.autocast(device.type, dtype=torch.bfloat16):
             loss = flow_loss(masked(model, mask), x, condition, mask)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        decay = min(0.999, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for kept, live in zip(ema.parameters(), model.parameters(), strict=True):
-                kept.lerp_(live, 1 - decay)
+        update(model, ema, optimizer, loss, step)
         step += 1
         if step % 200 == 0:
             record = {"step": step, "loss": round(float(loss), 5),

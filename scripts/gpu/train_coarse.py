@@ -36,7 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train import Captions, finish
+from train import Captions, finish, update
 
 
 class CoarsePack:
@@ -201,14 +201,7 @@ def main() -> None:
             group["lr"] = args.lr * scale
         with torch.autocast(device.type, dtype=torch.bfloat16):
             loss = coarse_loss(model, codes, inputs, mask)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        decay = min(0.999, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for kept, live in zip(ema.parameters(), model.parameters(), strict=True):
-                kept.lerp_(live, 1 - decay)
+        update(model, ema, optimizer, loss, step)
         step += 1
         if step % 100 == 0:
             record = {"step": step, "loss": round(float(loss), 4),
