@@ -98,6 +98,13 @@ def tempo_accuracy(estimate: float, target: float, tolerance: float = 0.04) -> t
     return close(target), any(close(target * f) for f in (1.0, 2.0, 0.5, 3.0, 1 / 3))
 
 
+# The CQT halves the signal's rate for each of its lower octaves, six times here; its lowest
+# octave then wants 1 024 samples. Shorter clips (under 3 s) are padded with silence, which adds
+# no pitch: librosa would warn "n_fft=1024 is too large" for every such clip (corpus builds
+# label crops and jingles of a second or two).
+CQT_MIN_SAMPLES = 3 * 22_050
+
+
 def chroma_frames(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """CQT chroma ``(12, frames)`` of the clip, C first, at 22.05 kHz / hop 512."""
     import librosa
@@ -105,7 +112,9 @@ def chroma_frames(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     mono = _mono(audio)
     if sample_rate != 22_050:  # the CQT needs no more; 2x faster
         mono = librosa.resample(mono, orig_sr=sample_rate, target_sr=22_050, res_type="soxr_hq")
-    return librosa.feature.chroma_cqt(y=mono, sr=22_050, hop_length=512)
+    frames = 1 + len(mono) // 512  # the clip's own frames (centred), without the padding
+    padded = np.pad(mono, (0, max(0, CQT_MIN_SAMPLES - len(mono))))
+    return librosa.feature.chroma_cqt(y=padded, sr=22_050, hop_length=512)[:, :frames]
 
 
 def chroma(audio: np.ndarray, sample_rate: int) -> np.ndarray:

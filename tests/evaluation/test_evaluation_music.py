@@ -6,6 +6,7 @@ import pytest
 from latentaudio.evaluation.music import (
     beat_offset,
     beat_tempo,
+    chroma_frames,
     estimate_key,
     estimate_tempo,
     key_score,
@@ -95,3 +96,11 @@ def test_key_of_a_c_major_scale_and_an_a_minor_triad():
     t = np.arange(2 * SR) / SR
     triad = sum(np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) for n in (57, 60, 64, 69))
     assert estimate_key(np.stack([triad, triad]) * 0.1, SR) == Key.parse("A minor")
+
+
+def test_a_short_clip_has_a_key_and_no_warnings(recwarn):
+    t = np.arange(int(0.8 * SR)) / SR
+    triad = sum(np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) for n in (57, 60, 64, 69))
+    assert estimate_key(np.stack([triad, triad]) * 0.1, SR) == Key.parse("A minor")
+    assert chroma_frames(np.stack([triad, triad]), SR).shape == (12, 1 + len(t) // 2 // 512)
+    assert not [w for w in recwarn if "too large" in str(w.message)]
