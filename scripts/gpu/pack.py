@@ -79,7 +79,7 @@ def pack_captions(captions: list[str], out: Path, tokens: int) -> None:
     (out / "captions.json").write_text(json.dumps(captions))
 
 
-def write_rows(out: Path, rows: list[dict]) -> float:
+def finish_pack(out: Path, rows: list[dict]) -> float:
     """``clips.jsonl`` (a row per clip), then the diffusers wheel (not in the GPU image) into
     ``out/wheels``, from this machine's pip cache or PyPI; returns the folder's size in MiB."""
     import diffusers
@@ -133,7 +133,7 @@ def main() -> None:
               metadata={"frames_per_second": str(cache.frames_per_second)})
 
     pack_captions(captions, args.out, args.tokens)
-    size = write_rows(args.out, rows)
+    size = finish_pack(args.out, rows)
     print(f"{len(clips)} clips, {offsets[-1] / cache.frames_per_second / 3600:.2f} h of "
           f"latents, {len(captions)} captions: {args.out} is {size:.1f} MiB (limit 64)")
 

@@ -33,7 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pack import caption_list, clip_row, pack_captions, write_rows
+from pack import caption_list, clip_row, finish_pack, pack_captions
 
 
 def main() -> None:
@@ -77,10 +77,9 @@ def main() -> None:
     captions = caption_list(clips)
     index = {caption: i for i, caption in enumerate(captions)}
 
-    parts, offsets, rows = [], [0], []
+    parts, offsets, rows, held = [], [0], [], {}
     for clip in tqdm(clips, desc="codes"):
-        codes = features.get(clip, root).long()
-        codes = codes[None] if codes.ndim == 1 else codes
+        held[clip.id] = codes = features.get(clip, root)
         if args.vocal_tokens is None:
             codes = codes[:1]  # the first level, as CoarseTask reads it
         parts.append(codes.to(torch.int16))
@@ -88,7 +87,10 @@ def main() -> None:
         rows.append(clip_row(clip, index) | {"sung": bool(clip.extra.get("words"))})
 
     train = [i for i, clip in enumerate(clips) if clip.split == "train" and rows[i]["sung"]]
-    dataset = ClipDataset(clips, root, seconds=args.seconds, features=features,
+    # The crops' lyric tracks and sung frames, made by the dataset from the codes read above
+    # (not from the cache's files again, once per crop).
+    in_memory = SimpleNamespace(get=lambda clip, _root: held[clip.id], frames_per_second=fps)
+    dataset = ClipDataset(clips, root, seconds=args.seconds, features=in_memory,
                           lyric_ids=LYRIC_IDS, sung=True)
     crop_clips, crop_starts, lyrics, sung = [], [], [], []
     for i in tqdm(train, desc="song crops"):
@@ -99,16 +101,14 @@ def main() -> None:
             crop_starts.append(round(k * args.stride * fps))  # in frames, as the crop is cut
             lyrics.append(item["lyrics"])
             sung.append(item["sung"])
-    held_out = held_out_crops(clips, root, SimpleNamespace(seconds=args.seconds), features,
+    held_out = held_out_crops(clips, root, SimpleNamespace(seconds=args.seconds), in_memory,
                               lyric_ids=LYRIC_IDS, sung=True)
     position = {clip.id: i for i, clip in enumerate(clips)}
-    valid = [held_out[j] for j in range(len(held_out))] if held_out is not None else []
-    valid_clips = ([position[clip.id] for clip in held_out.clips]
-                   if held_out is not None else [])
+    valid_clips = [position[clip.id] for clip in held_out.clips] if held_out is not None else []
+    valid = [held_out[j] for j in range(len(valid_clips))]
 
     args.out.mkdir(parents=True, exist_ok=True)
-    meta = {"frames_per_second": str(fps), "frames": str(frames),
-            "streams": str(parts[0].shape[0])}
+    meta = {"frames_per_second": str(fps), "frames": str(frames)}
     save_file({"codes": torch.cat(parts, dim=-1).contiguous(),
                "offsets": torch.tensor(offsets, dtype=torch.int64)},
               str(args.out / "codes.safetensors"), metadata=meta)
@@ -121,7 +121,7 @@ def main() -> None:
                "valid_sung": torch.stack([v["sung"] for v in valid]).to(torch.uint8)},
               str(args.out / "crops.safetensors"), metadata=meta)
     pack_captions(captions, args.out, args.text_tokens)
-    size = write_rows(args.out, rows)
+    size = finish_pack(args.out, rows)
     print(f"{len(clips)} clips ({offsets[-1] / fps / 3600:.2f} h of codes, {len(parts[0])} "
           f"streams), {len(crop_clips)} song crops, {len(valid)} held-out crops, "
           f"{len(captions)} captions: {args.out} is {size:.1f} MiB (limit 64)")

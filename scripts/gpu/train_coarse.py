@@ -29,6 +29,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -193,7 +194,7 @@ def main() -> None:
             draws = torch.rand(2, len(condition), generator=generator).to(device)
             condition = condition.with_music(tempo=draws[0] >= args.music_dropout,
                                              key=draws[1] >= args.music_dropout)
-        inputs = type(inputs)(condition, inputs.lyrics, inputs.sung)
+        inputs = replace(inputs, condition=condition)
         keep = torch.rand(len(condition), generator=generator).to(device) >= args.dropout
         inputs = inputs.where(keep, inputs.null_like())
         scale = min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
